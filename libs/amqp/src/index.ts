@@ -1,0 +1,3 @@
+export * from './topology';
+export * from './delivery-message';
+export * from './connection';

@@ -1,0 +1,55 @@
+import type { Channel, ConfirmChannel } from 'amqplib';
+
+/** Names fixed by the AMQP contract (DESIGN §5). */
+export const Topology = {
+  ingestExchange: 'notify.ingest',
+  ingestQueue: 'notify.ingest',
+  deadLetterExchange: 'notify.ingest.dlx',
+  invalidQueue: 'notify.ingest.invalid',
+  deliveryExchange: 'notify.delivery',
+} as const;
+
+/** Header carrying why ingest refused a message, on messages in notify.ingest.invalid. */
+export const ERROR_HEADER = 'x-notify-error';
+
+/**
+ * A message that keeps failing for a reason ingest does not recognise (so it is neither committed nor
+ * dead-lettered with a reason) is dead-lettered by the broker after this many deliveries, instead of
+ * looping forever. Transient faults (database down) are retried in-process without a redelivery,
+ * so only crashes count towards it.
+ */
+export const INGEST_DELIVERY_LIMIT = 20;
+
+type AnyChannel = Channel | ConfirmChannel;
+
+/**
+ * Declares the ingest side: durable topic exchange → quorum queue (bound to every key, so ingest can
+ * dead-letter an unknown routing key with a reason instead of the broker dropping it as unroutable),
+ * and the dead-letter path. Idempotent; safe from every ingest instance at start-up and reconnect.
+ */
+export async function assertIngestTopology(channel: AnyChannel): Promise<void> {
+  await channel.assertExchange(Topology.ingestExchange, 'topic', { durable: true });
+  await channel.assertExchange(Topology.deadLetterExchange, 'fanout', { durable: true });
+  await channel.assertQueue(Topology.invalidQueue, {
+    durable: true,
+    arguments: { 'x-queue-type': 'quorum' },
+  });
+  await channel.bindQueue(Topology.invalidQueue, Topology.deadLetterExchange, '');
+  await channel.assertQueue(Topology.ingestQueue, {
+    durable: true,
+    arguments: {
+      'x-queue-type': 'quorum',
+      'x-dead-letter-exchange': Topology.deadLetterExchange,
+      'x-delivery-limit': INGEST_DELIVERY_LIMIT,
+    },
+  });
+  await channel.bindQueue(Topology.ingestQueue, Topology.ingestExchange, '#');
+  await assertDeliveryExchange(channel);
+}
+
+export async function assertDeliveryExchange(channel: AnyChannel): Promise<void> {
+  await channel.assertExchange(Topology.deliveryExchange, 'topic', { durable: true });
+}
+
+export const userRoutingKey = (userId: string): string => `user.${userId}`;
+export const channelRoutingKey = (channel: string): string => `channel.${channel}`;

@@ -1,0 +1,42 @@
+import { registerDecorator, type ValidationOptions } from 'class-validator';
+
+/** Bounds a JSON value by its serialised UTF-8 size, which is what travels and is stored. */
+export function MaxJsonBytes(maxBytes: number, options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'maxJsonBytes',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      constraints: [maxBytes],
+      options: { message: `$property must serialise to at most ${maxBytes} bytes of JSON`, ...options },
+      validator: {
+        validate(value: unknown): boolean {
+          if (value === undefined) return true;
+          try {
+            return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') <= maxBytes;
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+  };
+}
+
+/** Fails when `other` is also present: for fields of which exactly one may be given. */
+export function IsAbsentWith(other: string, options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'isAbsentWith',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      constraints: [other],
+      options: { message: `$property and ${other} cannot both be given`, ...options },
+      validator: {
+        validate(value: unknown, args): boolean {
+          return value === undefined || (args?.object as Record<string, unknown>)[other] === undefined;
+        },
+      },
+    });
+  };
+}

@@ -1,0 +1,3 @@
+export * from './send-notification.dto';
+export * from './custom-validators';
+export * from './validation';

@@ -1,0 +1,88 @@
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsDefined,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { TOPIC_MAX_LENGTH, TOPIC_PATTERN, USER_ID_PATTERN } from '@notify/protocol';
+import { IsAbsentWith, MaxJsonBytes } from './custom-validators';
+
+export const MAX_RECIPIENTS = 1000;
+export const MAX_TITLE_LENGTH = 256;
+export const MAX_BODY_LENGTH = 4096;
+export const MAX_DATA_BYTES = 16 * 1024;
+export const MAX_TTL_SECONDS = 30 * 24 * 3600;
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+const USER_ID_MESSAGE = 'must be 1-128 characters of letters, digits and _@:+.=-';
+
+/** Body of `POST /v1/notifications` and of AMQP messages routed `notification.<topic>`. */
+export class SendNotificationDto {
+  /** One recipient. Exactly one of userId and userIds is given. */
+  @ValidateIf((o: SendNotificationDto) => o.userIds === undefined || o.userId !== undefined)
+  @IsDefined({ message: 'userId or userIds is required (exactly one of them)' })
+  @IsAbsentWith('userIds', { message: 'give userId or userIds, not both' })
+  @IsString()
+  @Matches(USER_ID_PATTERN, { message: `userId ${USER_ID_MESSAGE}` })
+  userId?: string;
+
+  /** Several recipients (at most 1000); each gets its own copy and seq. */
+  @ValidateIf((o: SendNotificationDto) => o.userIds !== undefined)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_RECIPIENTS)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @Matches(USER_ID_PATTERN, { each: true, message: `each userIds entry ${USER_ID_MESSAGE}` })
+  userIds?: string[];
+
+  /** Dot-separated words, e.g. `order.shipped`. */
+  @IsString()
+  @MaxLength(TOPIC_MAX_LENGTH)
+  @Matches(TOPIC_PATTERN, { message: 'topic must be dot-separated words of letters, digits, _ and -' })
+  topic!: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_TITLE_LENGTH)
+  title?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_BODY_LENGTH)
+  body?: string;
+
+  /** Free-form JSON object delivered as is. */
+  @IsOptional()
+  @IsObject()
+  @MaxJsonBytes(MAX_DATA_BYTES)
+  data?: Record<string, unknown>;
+
+  /** Retrying with the same key within 24 h returns the first result and stores nothing new. */
+  @IsOptional()
+  @IsString()
+  @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
+  idempotencyKey?: string;
+
+  /** After this many seconds the notification is neither delivered nor replayed. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TTL_SECONDS)
+  ttlSeconds?: number;
+}
+
+export function recipientsOf(dto: SendNotificationDto): string[] {
+  return dto.userIds ?? (dto.userId !== undefined ? [dto.userId] : []);
+}

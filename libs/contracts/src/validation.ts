@@ -1,0 +1,47 @@
+import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import { validate, type ValidationError } from 'class-validator';
+
+export interface FieldError {
+  field: string;
+  messages: string[];
+}
+
+/** Unknown fields are refused so that a misspelt field is an error, not silently dropped data. */
+export const VALIDATOR_OPTIONS = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+} as const;
+
+export function flattenValidationErrors(errors: readonly ValidationError[], prefix = ''): FieldError[] {
+  const out: FieldError[] = [];
+  for (const error of errors) {
+    const field = prefix ? `${prefix}.${error.property}` : error.property;
+    if (error.constraints) out.push({ field, messages: Object.values(error.constraints) });
+    if (error.children?.length) out.push(...flattenValidationErrors(error.children, field));
+  }
+  return out;
+}
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+/** Validates an untrusted value (an AMQP body) with the same rules the HTTP pipe applies. */
+export async function validatePlain<T extends object>(
+  cls: ClassConstructor<T>,
+  plain: unknown,
+): Promise<Validated<T>> {
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    return { ok: false, errors: [{ field: '', messages: ['body must be a JSON object'] }] };
+  }
+  const instance = plainToInstance(cls, plain);
+  const errors = await validate(instance, VALIDATOR_OPTIONS);
+  return errors.length === 0
+    ? { ok: true, value: instance }
+    : { ok: false, errors: flattenValidationErrors(errors) };
+}
+
+export function describeFieldErrors(errors: readonly FieldError[]): string {
+  return errors
+    .map((e) => (e.field ? `${e.field}: ${e.messages.join(', ')}` : e.messages.join(', ')))
+    .join('; ');
+}

@@ -1,0 +1,130 @@
+/** Wire protocol v1: every frame is one JSON text object with a `type`. */
+
+export type ErrorCode = 'bad_request' | 'forbidden' | 'not_found' | 'rate_limited' | 'internal';
+
+export interface NotificationPayload {
+  seq: number;
+  id: string;
+  topic: string;
+  title?: string;
+  body?: string;
+  data?: Record<string, unknown>;
+  createdAt: string;
+  readAt: string | null;
+}
+
+export interface ReadyFrame {
+  type: 'ready';
+  userId: string;
+  deviceId: string;
+  connectionId: string;
+  node: string;
+  lastSeq: number;
+  unread: number;
+}
+export interface NotificationFrame extends NotificationPayload {
+  type: 'notification';
+}
+export interface SubscribedFrame {
+  type: 'subscribed';
+  channel: string;
+  offset: number;
+  recovered?: boolean;
+  ref?: string;
+}
+export interface UnsubscribedFrame {
+  type: 'unsubscribed';
+  channel: string;
+  ref?: string;
+}
+export interface MessageFrame {
+  type: 'message';
+  channel: string;
+  offset: number;
+  id: string;
+  data: unknown;
+  createdAt: string;
+}
+export interface ReadFrame {
+  type: 'read';
+  ids: string[];
+  unread: number;
+}
+export interface HistoryFrame {
+  type: 'history';
+  items: NotificationPayload[];
+  nextBefore: number | null;
+  ref?: string;
+}
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  ref?: string;
+}
+export interface ReconnectFrame {
+  type: 'reconnect';
+  afterMs: number;
+}
+export interface PongFrame {
+  type: 'pong';
+  ref?: string;
+}
+
+export type ServerFrame =
+  | ReadyFrame
+  | NotificationFrame
+  | SubscribedFrame
+  | UnsubscribedFrame
+  | MessageFrame
+  | ReadFrame
+  | HistoryFrame
+  | ErrorFrame
+  | ReconnectFrame
+  | PongFrame;
+
+export interface AckFrame {
+  type: 'ack';
+  seq: number;
+}
+export interface SubscribeFrame {
+  type: 'subscribe';
+  channel: string;
+  since?: number;
+  ref?: string;
+}
+export interface UnsubscribeFrame {
+  type: 'unsubscribe';
+  channel: string;
+  ref?: string;
+}
+export interface MarkReadFrame {
+  type: 'read';
+  ids?: string[];
+  upTo?: number;
+}
+export interface HistoryRequestFrame {
+  type: 'history';
+  before?: number;
+  limit?: number;
+  unreadOnly?: boolean;
+  ref?: string;
+}
+export interface PingFrame {
+  type: 'ping';
+  ref?: string;
+}
+
+export type ClientFrame =
+  AckFrame | SubscribeFrame | UnsubscribeFrame | MarkReadFrame | HistoryRequestFrame | PingFrame;
+
+export type ServerFrameType = ServerFrame['type'];
+export type ClientFrameType = ClientFrame['type'];
+
+/** Typed map of server frames, for SDK event handlers and tests. */
+export type ServerFrameMap = { [F in ServerFrame as F['type']]: F };
+
+/** The `notification` frame's JSON, as gateways send it and ingest publishes it. */
+export function encodeNotificationFrame(payload: NotificationPayload): string {
+  return JSON.stringify({ type: 'notification', ...payload });
+}

@@ -1,0 +1,3 @@
+export * from './close-codes';
+export * from './frames';
+export * from './validation';

@@ -1,0 +1,39 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import { Pool, types, type PoolConfig } from 'pg';
+import type { Database } from './schema';
+
+const INT8_OID = 20;
+
+/**
+ * bigint columns (seq, counts) come back as numbers: seqs stay far below 2^53, and numbers are what
+ * the wire protocol carries. Set per pool, not globally, so nothing else in the process is affected.
+ */
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return types.getTypeParser(oid, format);
+  },
+} as PoolConfig['types'];
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+export function createDatabase(options: DatabaseOptions): { db: Db; pool: Pool } {
+  const pool = new Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    application_name: options.applicationName ?? 'notify',
+    types: typeParsers,
+    connectionTimeoutMillis: 5_000,
+  });
+  // An idle client losing its server (PostgreSQL restart) must not crash the process; the pool
+  // replaces it on next use.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool };
+}

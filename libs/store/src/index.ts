@@ -1,0 +1,6 @@
+export * from './schema';
+export * from './database';
+export * from './migrator';
+export * from './notification-records';
+export * from './notifications.repository';
+export * from './transactions';

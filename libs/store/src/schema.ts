@@ -1,0 +1,43 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface UserStreamsTable {
+  user_id: string;
+  last_seq: number;
+}
+
+export interface NotificationsTable {
+  user_id: string;
+  seq: number;
+  id: string;
+  topic: string;
+  title: string | null;
+  body: string | null;
+  data: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  created_at: Timestamp;
+  expires_at: Date | null;
+  read_at: Date | null;
+}
+
+export interface IdempotencyKeysTable {
+  key: string;
+  user_id: string;
+  notification_id: string;
+  seq: number;
+  created_at: Generated<Date>;
+}
+
+export interface DeviceCursorsTable {
+  user_id: string;
+  device_id: string;
+  acked_seq: number;
+  updated_at: Generated<Date>;
+}
+
+export interface Database {
+  user_streams: UserStreamsTable;
+  notifications: NotificationsTable;
+  idempotency_keys: IdempotencyKeysTable;
+  device_cursors: DeviceCursorsTable;
+}

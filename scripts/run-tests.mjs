@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The test command: builds, lints, then runs every compiled spec (units beside the code) and every
+// test under test/ (integration and end-to-end, against the real RabbitMQ and PostgreSQL).
+// Usage: node scripts/run-tests.mjs [--no-lint] [--only <substring>]
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+
+function run(cmd, cmdArgs) {
+  const result = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function find(dir, suffixes, out = []) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) find(path, suffixes, out);
+    else if (suffixes.some((s) => name.endsWith(s))) out.push(relative(root, path));
+  }
+  return out;
+}
+
+run('bash', ['scripts/build.sh']);
+if (!args.includes('--no-lint')) run('npm', ['run', '--silent', 'lint']);
+
+const files = ['services', 'libs', 'test']
+  .flatMap((d) => find(join(root, 'dist', d), ['.spec.js', '.test.js']))
+  .filter((f) => !only || f.includes(only))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+run(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files]);

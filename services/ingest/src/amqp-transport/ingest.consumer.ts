@@ -1,0 +1,96 @@
+import { Controller, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
+import type { Channel, ConsumeMessage } from 'amqplib';
+import { JsonLogger } from '@notify/logging';
+import { IngestConfig } from '../config/ingest.config';
+import { isTransientStoreError } from '../infrastructure/transient-errors';
+import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
+import { DeadLetterPublisher } from './dead-letter.publisher';
+import { parseIngestMessage } from './ingest-message';
+import { INGEST_PATTERN } from './plain-json.deserializer';
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * AMQP transport for notify.ingest, with manual acks: a message is acked only after its commit (or
+ * after it was dead-lettered with a reason). Transient failures are retried here, holding the
+ * message, rather than nacked back into the queue in a tight loop.
+ */
+@Controller()
+export class IngestConsumer implements BeforeApplicationShutdown {
+  private readonly log = new JsonLogger('ingest', { component: 'amqp-consumer' });
+  private readonly inFlight = new Set<Promise<void>>();
+  private draining = false;
+
+  constructor(
+    private readonly config: IngestConfig,
+    private readonly accept: AcceptNotificationsUseCase,
+    private readonly deadLetters: DeadLetterPublisher,
+  ) {}
+
+  @EventPattern(INGEST_PATTERN)
+  handle(@Payload() body: unknown, @Ctx() context: RmqContext): Promise<void> {
+    const work = this.process(
+      body,
+      context.getMessage() as ConsumeMessage,
+      context.getChannelRef() as Channel,
+    );
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Lets in-flight messages finish (commit and ack) before the broker connection closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.draining = true;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async process(body: unknown, message: ConsumeMessage, channel: Channel): Promise<void> {
+    // While draining, a new message stays unacked and returns to the queue when the channel closes.
+    if (this.draining) return;
+    const parsed = await parseIngestMessage(
+      message.fields.routingKey,
+      body,
+      message.content.length,
+      this.config.bodyLimitBytes,
+    );
+    if (parsed.kind === 'invalid') return this.refuse(message, channel, parsed.reason);
+    const messageId = message.properties.messageId as string | undefined;
+    for (let attempt = 0; !this.draining; attempt++) {
+      try {
+        await this.accept.execute(parsed.dto, messageId || undefined);
+        channel.ack(message);
+        return;
+      } catch (err) {
+        if (!isTransientStoreError(err)) {
+          this.log.error('notification refused after an unexpected error', { error: err });
+          return this.refuse(
+            message,
+            channel,
+            `internal error: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+        this.log.warn('store unavailable; retrying', { attempt, error: err });
+        await sleep(backoff(attempt));
+      }
+    }
+  }
+
+  private async refuse(message: ConsumeMessage, channel: Channel, reason: string): Promise<void> {
+    for (let attempt = 0; !this.draining; attempt++) {
+      try {
+        await this.deadLetters.publish(message, reason);
+        channel.ack(message);
+        this.log.warn('message dead-lettered', { routingKey: message.fields.routingKey, reason });
+        return;
+      } catch (err) {
+        this.log.warn('dead-letter publish failed; retrying', { attempt, error: err });
+        await sleep(backoff(attempt));
+      }
+    }
+  }
+}
+
+const backoff = (attempt: number): number => Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

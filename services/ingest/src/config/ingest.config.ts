@@ -1,0 +1,37 @@
+import { EnvReader } from '@notify/config';
+
+export const DEV_API_KEY = 'dev-producer-key';
+
+/** Everything ingest reads from its environment, validated once at start-up. */
+export class IngestConfig {
+  constructor(
+    readonly amqpUrl: string,
+    readonly databaseUrl: string,
+    readonly apiKeys: readonly string[],
+    readonly port: number,
+    readonly nodeId: string,
+    readonly bodyLimitBytes: number,
+    readonly prefetch: number,
+    readonly dbPoolSize: number,
+    readonly migrateOnStart: boolean,
+    readonly publishTimeoutMs: number,
+  ) {}
+}
+
+export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig {
+  const port = env.port('NOTIFY_INGEST_PORT', 3000);
+  const apiKeys = env.list('NOTIFY_API_KEYS', []);
+  if (apiKeys.length === 0) apiKeys.push(env.secret('NOTIFY_API_KEYS', DEV_API_KEY));
+  return new IngestConfig(
+    env.url('NOTIFY_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
+    env.url('NOTIFY_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/notify', ['postgres:', 'postgresql:']),
+    apiKeys,
+    port,
+    env.nodeId('NOTIFY_NODE_ID', port),
+    env.int('NOTIFY_BODY_LIMIT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+    env.int('NOTIFY_INGEST_PREFETCH', 200, 1, 10_000),
+    env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
+    env.bool('NOTIFY_MIGRATE_ON_START', true),
+    env.int('NOTIFY_PUBLISH_TIMEOUT_MS', 5_000, 100, 120_000),
+  );
+}

@@ -1,0 +1,28 @@
+import { Controller, Get, Res, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ReadinessService, type Readiness } from './readiness.service';
+
+@ApiExcludeController()
+@Controller()
+export class HealthController implements BeforeApplicationShutdown {
+  constructor(private readonly readiness: ReadinessService) {}
+
+  /** Alive: the process answers. */
+  @Get('healthz')
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  /** Ready: RabbitMQ and PostgreSQL reachable, not draining. 503 otherwise. */
+  @Get('readyz')
+  async ready(@Res({ passthrough: true }) res: Response): Promise<Readiness> {
+    const result = await this.readiness.check();
+    res.status(result.ready ? 200 : 503);
+    return result;
+  }
+
+  beforeApplicationShutdown(): void {
+    this.readiness.markDraining();
+  }
+}

@@ -1,0 +1,73 @@
+import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+import { isTransientStoreError } from '../infrastructure/transient-errors';
+import { JsonLogger } from '@notify/logging';
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** The one place where errors become HTTP responses: `{statusCode, error, message, errors?}`. */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly log = new JsonLogger('ingest', { component: 'http' });
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const [status, body] = this.describe(exception);
+    if (status >= 500) this.log.error('request failed', { status, error: exception });
+    res.status(status).json(body);
+  }
+
+  private describe(exception: unknown): [number, Record<string, unknown>] {
+    if (exception instanceof HttpException) {
+      const response = exception.getResponse();
+      const body =
+        typeof response === 'object' ? { ...(response as Record<string, unknown>) } : { message: response };
+      return [
+        exception.getStatus(),
+        { statusCode: exception.getStatus(), error: statusText(exception.getStatus()), ...body },
+      ];
+    }
+    const parserError = exception as BodyParserError | null;
+    switch (parserError?.type) {
+      case 'entity.too.large':
+        return [
+          413,
+          { statusCode: 413, error: 'Payload Too Large', message: `body exceeds ${parserError.limit} bytes` },
+        ];
+      case 'entity.parse.failed':
+        return [400, { statusCode: 400, error: 'Bad Request', message: 'body is not valid JSON' }];
+      case 'encoding.unsupported':
+      case 'charset.unsupported':
+        return [
+          415,
+          { statusCode: 415, error: 'Unsupported Media Type', message: 'body must be UTF-8 JSON' },
+        ];
+    }
+    if (isTransientStoreError(exception)) {
+      return [
+        503,
+        {
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'store unavailable; retry with the same idempotencyKey',
+        },
+      ];
+    }
+    return [500, { statusCode: 500, error: 'Internal Server Error', message: 'internal error' }];
+  }
+}
+
+function statusText(status: number): string {
+  const name = HttpStatus[status];
+  return typeof name === 'string'
+    ? name
+        .toLowerCase()
+        .split('_')
+        .map((w) => w[0].toUpperCase() + w.slice(1))
+        .join(' ')
+    : 'Error';
+}

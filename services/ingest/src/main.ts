@@ -1,0 +1,69 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import { Topology } from '@notify/amqp';
+import { loadConfigOrExit, redact } from '@notify/config';
+import { JsonLogger } from '@notify/logging';
+import { createDatabase, migrateToLatest } from '@notify/store';
+import { AppModule } from './app.module';
+import { loadIngestConfig, type IngestConfig } from './config/ingest.config';
+import { PlainJsonDeserializer } from './amqp-transport/plain-json.deserializer';
+import { HttpExceptionFilter } from './http/http-exception.filter';
+import { createValidationPipe } from './http/validation.pipe';
+import { PUBLISH_CHANNEL } from './infrastructure/amqp.module';
+import { setupOpenApi } from './openapi';
+
+async function migrate(config: IngestConfig, log: JsonLogger): Promise<void> {
+  const { db } = createDatabase({ url: config.databaseUrl, poolSize: 1, applicationName: 'notify-migrate' });
+  try {
+    const applied = await migrateToLatest(db);
+    if (applied.length > 0)
+      log.info('migrations applied', { migrations: applied.map((m) => m.migrationName) });
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit(() => loadIngestConfig());
+  const log = new JsonLogger('ingest', { node: config.nodeId });
+  if (config.migrateOnStart) await migrate(config, log);
+
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger: new ConsoleLogger({ json: true, logLevels: ['log', 'warn', 'error', 'fatal'] }),
+  });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new HttpExceptionFilter());
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+  setupOpenApi(app);
+  app.connectMicroservice<MicroserviceOptions>({
+    transport: Transport.RMQ,
+    options: {
+      urls: [config.amqpUrl],
+      queue: Topology.ingestQueue,
+      // Topology (quorum queue, dead-letter arguments, bindings) is ours, asserted by the publish channel.
+      noAssert: true,
+      noAck: false,
+      prefetchCount: config.prefetch,
+      deserializer: new PlainJsonDeserializer(),
+      socketOptions: { connectionOptions: { noDelay: true } },
+    },
+  });
+
+  // HTTP first, so liveness answers while the broker is still unreachable.
+  await app.listen(config.port, '0.0.0.0');
+  log.info('http listening', { port: config.port, amqp: redact(config.amqpUrl) });
+  await app.get<ChannelWrapper>(PUBLISH_CHANNEL).waitForConnect();
+  await app.startAllMicroservices();
+  log.info('consuming', { queue: Topology.ingestQueue, prefetch: config.prefetch });
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(`ingest failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { recipientsOf, type SendNotificationDto } from '@notify/contracts';
+import { NotificationsRepository, type NewNotification, type StoredNotification } from '@notify/store';
+import { DeliveryPublisher } from './delivery.publisher';
+
+export interface AcceptedNotification {
+  userId: string;
+  id: string;
+  seq: number;
+}
+
+/**
+ * Stores a producer's notification (one copy per recipient, each with its user's next seq), then
+ * routes it. Returns only after the commit, so an acknowledged notification is durable; it also waits
+ * for the broker's confirm so that a crash after commit leaves the producer unacknowledged and its
+ * retry (same idempotency key) re-publishes the stored copy instead of losing the live push.
+ */
+@Injectable()
+export class AcceptNotificationsUseCase {
+  constructor(
+    private readonly repository: NotificationsRepository,
+    private readonly delivery: DeliveryPublisher,
+  ) {}
+
+  async execute(dto: SendNotificationDto, idempotencyKey?: string): Promise<AcceptedNotification[]> {
+    const acceptedAt = Date.now();
+    const key = idempotencyKey ?? dto.idempotencyKey;
+    const expiresAt = dto.ttlSeconds === undefined ? undefined : new Date(acceptedAt + dto.ttlSeconds * 1000);
+    const items: NewNotification[] = recipientsOf(dto).map((userId) => ({
+      userId,
+      topic: dto.topic,
+      title: dto.title,
+      body: dto.body,
+      data: dto.data,
+      idempotencyKey: key,
+      expiresAt,
+    }));
+    const results = await this.repository.append(items);
+    // Duplicates are routed again too: the first attempt may have died between commit and publish.
+    // Gateways drop a seq they already delivered.
+    const toRoute = results
+      .map((r) => r.notification)
+      .filter(
+        (n): n is StoredNotification =>
+          n !== null && (n.expiresAt === null || n.expiresAt.getTime() > acceptedAt),
+      );
+    await this.delivery.publish(toRoute, acceptedAt);
+    return results.map(({ userId, id, seq }) => ({ userId, id, seq }));
+  }
+}

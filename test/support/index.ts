@@ -1,0 +1,5 @@
+export * from './rabbitmq';
+export * from './postgres';
+export * from './tokens';
+export * from './processes';
+export * from './ws-client';

@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+
+const MANAGEMENT = process.env.NOTIFY_TEST_RABBITMQ_MANAGEMENT ?? 'http://127.0.0.1:15672';
+const AUTH = 'Basic ' + Buffer.from('guest:guest').toString('base64');
+
+async function management(method: string, path: string, body?: unknown): Promise<Response> {
+  const res = await fetch(`${MANAGEMENT}/api${path}`, {
+    method,
+    headers: { authorization: AUTH, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok && res.status !== 404) throw new Error(`RabbitMQ management ${method} ${path}: ${res.status}`);
+  return res;
+}
+
+export interface TestVhost {
+  name: string;
+  url: string;
+  /** Bindings whose source is the given exchange, as the broker reports them. */
+  bindings(exchange: string): Promise<{ destination: string; routing_key: string }[]>;
+  queue(name: string): Promise<{ messages: number } | null>;
+  drop(): Promise<void>;
+}
+
+/** A vhost of its own per test file, so that runs never see each other's exchanges and queues. */
+export async function createTestVhost(prefix = 'notify-test'): Promise<TestVhost> {
+  const name = `${prefix}-${randomBytes(4).toString('hex')}`;
+  const v = encodeURIComponent(name);
+  await management('PUT', `/vhosts/${v}`);
+  await management('PUT', `/permissions/${v}/guest`, { configure: '.*', write: '.*', read: '.*' });
+  return {
+    name,
+    url: `amqp://guest:guest@127.0.0.1:5672/${v}`,
+    async bindings(exchange) {
+      const res = await management('GET', `/exchanges/${v}/${encodeURIComponent(exchange)}/bindings/source`);
+      return res.status === 404 ? [] : ((await res.json()) as { destination: string; routing_key: string }[]);
+    },
+    async queue(queueName) {
+      const res = await management('GET', `/queues/${v}/${encodeURIComponent(queueName)}`);
+      return res.status === 404 ? null : ((await res.json()) as { messages: number });
+    },
+    async drop() {
+      await management('DELETE', `/vhosts/${v}`);
+    },
+  };
+}
