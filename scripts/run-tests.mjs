@@ -24,6 +24,7 @@ function find(dir, suffixes, out = []) {
   return out;
 }
 
+run('bash', ['scripts/ensure-services.sh', '--check']);
 run('bash', ['scripts/build.sh']);
 if (!args.includes('--no-lint')) run('npm', ['run', '--silent', 'lint']);
 

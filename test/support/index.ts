@@ -3,3 +3,4 @@ export * from './postgres';
 export * from './tokens';
 export * from './processes';
 export * from './ws-client';
+export * from './cluster';

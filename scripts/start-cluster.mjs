@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// `npm start`: the whole cluster on this machine: ingest on :3000 and two gateways on :8080 and :8081,
+// against the local RabbitMQ and PostgreSQL. Ctrl-C drains and stops everything.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { connect } from 'node:net';
+
+const root = new URL('..', import.meta.url).pathname;
+const env = {
+  NOTIFY_AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  NOTIFY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/notify',
+  NOTIFY_JWT_SECRET: 'dev-only-jwt-secret-change-me-in-production',
+  NOTIFY_API_KEYS: 'dev-producer-key',
+  ...process.env,
+};
+
+function reachable(url, fallbackPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || fallbackPort) });
+    socket.setTimeout(2000);
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+const missing = [];
+if (!(await reachable(env.NOTIFY_AMQP_URL, 5672))) {
+  missing.push(
+    `RabbitMQ is not reachable at ${new URL(env.NOTIFY_AMQP_URL).host}: start it with 'rabbitmq-server -detached' (Debian: apt install rabbitmq-server) or 'docker compose up -d rabbitmq'`,
+  );
+}
+if (!(await reachable(env.NOTIFY_DATABASE_URL, 5432))) {
+  missing.push(
+    `PostgreSQL is not reachable at ${new URL(env.NOTIFY_DATABASE_URL).host}: start it with 'pg_ctlcluster $(ls /etc/postgresql) main start' (Debian: apt install postgresql) or 'docker compose up -d postgres'`,
+  );
+}
+if (missing.length) {
+  missing.forEach((line) => console.error(line));
+  process.exit(1);
+}
+
+const step = (cmd, args) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+step('bash', ['scripts/build.sh']);
+step(process.execPath, ['dist/libs/store/src/migrate.cli.js', '--create']);
+
+const children = [];
+function start(name, entry, extra) {
+  const child = spawn(process.execPath, [entry], {
+    cwd: root,
+    env: { ...env, ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `[${name}] `;
+  const relay = (stream, out) =>
+    stream.on('data', (d) => out.write(d.toString().replace(/^(?=.)/gm, prefix)));
+  relay(child.stdout, process.stdout);
+  relay(child.stderr, process.stderr);
+  child.on('exit', (code, signal) => {
+    console.error(`${prefix}exited (${code ?? signal})`);
+    if (!stopping) shutdown(1);
+  });
+  children.push(child);
+}
+
+let stopping = false;
+function shutdown(code = 0) {
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 3000).unref();
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null))).then(
+    () => process.exit(code),
+  );
+}
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+start('ingest', 'dist/services/ingest/src/main.js', {
+  NOTIFY_INGEST_PORT: '3000',
+  NOTIFY_NODE_ID: 'ingest-1',
+});
+start('gateway-a', 'dist/services/gateway/src/main.js', {
+  NOTIFY_GATEWAY_PORT: '8080',
+  NOTIFY_NODE_ID: 'gateway-a',
+});
+start('gateway-b', 'dist/services/gateway/src/main.js', {
+  NOTIFY_GATEWAY_PORT: '8081',
+  NOTIFY_NODE_ID: 'gateway-b',
+});
+
+// A dev token for user "alice", valid for a day, signed with the dev secret (HS256).
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 86400 })}`;
+const token = `${unsigned}.${createHmac('sha256', env.NOTIFY_JWT_SECRET).update(unsigned).digest('base64url')}`;
+console.log(`
+notify is starting: ingest http://127.0.0.1:3000 (OpenAPI at /docs), gateways ws://127.0.0.1:8080/v1/ws and ws://127.0.0.1:8081/v1/ws
+  dev producer API key: ${env.NOTIFY_API_KEYS}
+  dev JWT secret:       ${env.NOTIFY_JWT_SECRET}
+  token for "alice":    ${token}
+Try it:
+  websocat 'ws://127.0.0.1:8080/v1/ws?device=cli&token=${token}'
+  curl -XPOST http://127.0.0.1:3000/v1/notifications -H 'authorization: Bearer ${env.NOTIFY_API_KEYS}' \\
+       -H 'content-type: application/json' -d '{"userId":"alice","topic":"hello","title":"Hi Alice"}'
+`);

@@ -1,0 +1,61 @@
+import { ConfigError, EnvReader } from '@notify/config';
+
+export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-in-production';
+
+/** Everything the gateway reads from its environment, validated once at start-up. */
+export interface GatewayConfig {
+  port: number;
+  nodeId: string;
+  amqpUrl: string;
+  databaseUrl: string;
+  jwtSecret?: string;
+  jwksUrl?: string;
+  /** Browser Origins allowed to connect; empty allows any (development). */
+  allowedOrigins: string[];
+  /** Largest client frame; bigger ones close the socket with 1009. */
+  maxPayloadBytes: number;
+  /** Send buffer per socket; over it the socket is closed with 4408 and resumes later. */
+  maxBackpressureBytes: number;
+  idleTimeoutSeconds: number;
+  drainMs: number;
+  /** How long a user's routing key stays bound after their last socket left, to absorb reconnects. */
+  unbindLingerMs: number;
+  ackFlushMs: number;
+  dbPoolSize: number;
+  migrateOnStart: boolean;
+}
+
+export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConfig {
+  const port = env.port('NOTIFY_GATEWAY_PORT', 8080);
+  const jwksUrl = env.optionalString('NOTIFY_JWKS_URL');
+  const jwtSecret = jwksUrl
+    ? env.optionalString('NOTIFY_JWT_SECRET')
+    : env.secret('NOTIFY_JWT_SECRET', DEV_JWT_SECRET);
+  if (jwksUrl) env.url('NOTIFY_JWKS_URL', jwksUrl, ['https:', 'http:']);
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    throw new ConfigError(
+      'NOTIFY_JWT_SECRET',
+      'must be at least 32 characters (HS256 needs a 256-bit secret)',
+    );
+  }
+  return {
+    port,
+    nodeId: env.nodeId('NOTIFY_NODE_ID', port),
+    amqpUrl: env.url('NOTIFY_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
+    databaseUrl: env.url('NOTIFY_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/notify', [
+      'postgres:',
+      'postgresql:',
+    ]),
+    jwtSecret: jwksUrl ? undefined : jwtSecret,
+    jwksUrl,
+    allowedOrigins: env.list('NOTIFY_ALLOWED_ORIGINS', []),
+    maxPayloadBytes: env.int('NOTIFY_MAX_PAYLOAD_BYTES', 16 * 1024, 512, 1024 * 1024),
+    maxBackpressureBytes: env.int('NOTIFY_MAX_BACKPRESSURE_BYTES', 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),
+    idleTimeoutSeconds: env.int('NOTIFY_IDLE_TIMEOUT_SECONDS', 120, 8, 960),
+    drainMs: env.int('NOTIFY_DRAIN_MS', 10_000, 0, 300_000),
+    unbindLingerMs: env.int('NOTIFY_UNBIND_LINGER_MS', 2_000, 0, 600_000),
+    ackFlushMs: env.int('NOTIFY_ACK_FLUSH_MS', 200, 10, 10_000),
+    dbPoolSize: env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
+    migrateOnStart: env.bool('NOTIFY_MIGRATE_ON_START', true),
+  };
+}

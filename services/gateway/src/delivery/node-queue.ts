@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { assertDeliveryExchange, connectAmqp, Topology } from '@notify/amqp';
+import type { JsonLogger } from '@notify/logging';
+
+/** A node queue no consumer has touched for this long is deleted by the broker (node died). */
+const QUEUE_EXPIRES_MS = 30_000;
+/** Bounds what piles up for a stalled node; the store is the source of truth for anything dropped. */
+const QUEUE_MAX_LENGTH = 200_000;
+
+interface KeyState {
+  refs: number;
+  lingering: boolean;
+  bound: boolean;
+  timer: NodeJS.Timeout | null;
+  reconciling: Promise<void> | null;
+}
+
+export interface NodeQueueOptions {
+  amqpUrl: string;
+  nodeId: string;
+  unbindLingerMs: number;
+  log: JsonLogger;
+  onMessage(message: ConsumeMessage): void;
+  /** After a reconnect: live messages may have been lost while disconnected. */
+  onResync(): void;
+}
+
+/**
+ * This node's queue on notify.delivery, bound only to the routing keys of its own users and
+ * channels, so broker traffic per notification does not grow with the number of nodes.
+ * Bindings are reference counted: a key is bound while a local socket needs it (plus a short
+ * linger, so a reconnecting client does not cost an unbind and a bind) and unbound after.
+ */
+export class NodeQueue {
+  readonly queueName: string;
+  private readonly keys = new Map<string, KeyState>();
+  private connection: AmqpConnectionManager | null = null;
+  private channel: ChannelWrapper | null = null;
+  private setupsDone = 0;
+
+  constructor(private readonly options: NodeQueueOptions) {
+    // Unique per process: a restarted node must not inherit a dead one's bindings.
+    this.queueName = `notify.gateway.${options.nodeId}.${randomBytes(4).toString('hex')}`;
+  }
+
+  get connected(): boolean {
+    return this.connection?.isConnected() ?? false;
+  }
+
+  get boundKeys(): number {
+    let n = 0;
+    for (const state of this.keys.values()) if (state.bound) n++;
+    return n;
+  }
+
+  async start(): Promise<void> {
+    this.connection = connectAmqp({
+      url: this.options.amqpUrl,
+      connectionName: `notify-gateway ${this.options.nodeId}`,
+    });
+    this.connection.on('disconnect', ({ err }) =>
+      this.options.log.warn('rabbitmq disconnected', { error: err }),
+    );
+    this.channel = this.connection.createChannel({
+      name: 'node-queue',
+      confirm: false,
+      setup: (ch: ConfirmChannel) => this.setup(ch),
+    });
+    await this.channel.consume(this.queueName, (message) => this.options.onMessage(message), { noAck: true });
+    await this.channel.waitForConnect();
+  }
+
+  /** Runs on every (re)connect: declares the queue and restores every binding still wanted. */
+  private async setup(channel: ConfirmChannel): Promise<void> {
+    await assertDeliveryExchange(channel);
+    await channel.assertQueue(this.queueName, {
+      durable: false,
+      arguments: { 'x-expires': QUEUE_EXPIRES_MS, 'x-max-length': QUEUE_MAX_LENGTH },
+    });
+    const wanted = [...this.keys].filter(([, s]) => s.refs > 0 || s.lingering);
+    for (const [key, state] of wanted) {
+      await channel.bindQueue(this.queueName, Topology.deliveryExchange, key);
+      state.bound = true;
+    }
+    if (this.setupsDone++ > 0) {
+      this.options.log.info('rabbitmq reconnected; bindings restored', { bindings: wanted.length });
+      setImmediate(() => this.options.onResync());
+    }
+  }
+
+  /** Resolves once `key` is bound (at once when it already is). */
+  acquire(key: string): Promise<void> {
+    let state = this.keys.get(key);
+    if (!state)
+      this.keys.set(
+        key,
+        (state = { refs: 0, lingering: false, bound: false, timer: null, reconciling: null }),
+      );
+    state.refs++;
+    if (state.timer) {
+      clearTimeout(state.timer);
+      state.timer = null;
+      state.lingering = false;
+    }
+    return state.bound && !state.reconciling ? Promise.resolve() : this.reconcile(key, state);
+  }
+
+  release(key: string): void {
+    const state = this.keys.get(key);
+    if (!state || state.refs === 0) return;
+    if (--state.refs > 0) return;
+    state.lingering = true;
+    state.timer = setTimeout(() => {
+      state.timer = null;
+      state.lingering = false;
+      void this.reconcile(key, state);
+    }, this.options.unbindLingerMs);
+    state.timer.unref();
+  }
+
+  /** Drives one key's binding towards what is wanted; one broker operation per key at a time. */
+  private reconcile(key: string, state: KeyState): Promise<void> {
+    if (state.reconciling) return state.reconciling;
+    state.reconciling = (async () => {
+      for (;;) {
+        const want = state.refs > 0 || state.lingering;
+        if (want === state.bound) break;
+        try {
+          if (want) await this.channel?.bindQueue(this.queueName, Topology.deliveryExchange, key);
+          else await this.channel?.unbindQueue(this.queueName, Topology.deliveryExchange, key);
+          state.bound = want;
+        } catch (err) {
+          // Disconnected: the reconnect's setup binds every wanted key, and a node queue that
+          // outlived the connection keeps at worst an unneeded binding until it expires.
+          this.options.log.warn('binding change failed; waiting for reconnect', { key, error: err });
+          await this.channel?.waitForConnect();
+          state.bound = want;
+        }
+      }
+      if (state.refs === 0 && !state.lingering && !state.bound) this.keys.delete(key);
+    })().finally(() => {
+      state.reconciling = null;
+    });
+    return state.reconciling;
+  }
+
+  async close(): Promise<void> {
+    for (const state of this.keys.values()) if (state.timer) clearTimeout(state.timer);
+    await this.channel?.close();
+    await this.connection?.close();
+  }
+}

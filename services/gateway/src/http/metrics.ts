@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one gateway node (DESIGN §7). Counters are cheap enough for the hot path. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({
+    name: 'notify_gateway_connections',
+    help: 'Open WebSocket connections',
+    registers: [this.registry],
+  });
+  readonly users = new Gauge({
+    name: 'notify_gateway_users',
+    help: 'Distinct users connected',
+    registers: [this.registry],
+  });
+  readonly bindings = new Gauge({
+    name: 'notify_gateway_bindings',
+    help: 'Routing keys bound to this node queue',
+    registers: [this.registry],
+  });
+  readonly delivered = new Counter({
+    name: 'notify_gateway_deliveries_total',
+    help: 'Notifications written to sockets',
+    registers: [this.registry],
+  });
+  readonly replayed = new Counter({
+    name: 'notify_gateway_replays_total',
+    help: 'Notifications delivered from the store (resume, gap fill)',
+    registers: [this.registry],
+  });
+  readonly duplicatesDropped = new Counter({
+    name: 'notify_gateway_duplicates_dropped_total',
+    help: 'Live notifications already delivered on the socket',
+    registers: [this.registry],
+  });
+  readonly gapsFilled = new Counter({
+    name: 'notify_gateway_gaps_filled_total',
+    help: 'Live gaps filled from the store',
+    registers: [this.registry],
+  });
+  readonly acks = new Counter({
+    name: 'notify_gateway_acks_total',
+    help: 'Ack frames accepted',
+    registers: [this.registry],
+  });
+  readonly slowConsumerCloses = new Counter({
+    name: 'notify_gateway_send_buffer_drops_total',
+    help: 'Sockets closed with 4408 (send buffer over limit)',
+    registers: [this.registry],
+  });
+  readonly rejectedUpgrades = new Counter({
+    name: 'notify_gateway_rejected_upgrades_total',
+    help: 'Upgrades refused',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'notify_gateway_end_to_end_seconds',
+    help: 'Producer accept (ingest) to socket write, live notifications',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,50 @@
+import type { WebSocket } from 'uWebSockets.js';
+
+/**
+ * Per-socket state, stored as the socket's uWS user data. Copied out of the upgrade request
+ * synchronously, then mutated only on the event loop.
+ */
+export interface Session {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly connectionId: string;
+  /** Token expiry, seconds since epoch. */
+  readonly expiresAt: number;
+  readonly channels: readonly string[];
+  /** Resume point the client asked for, or null. */
+  readonly since: number | null;
+  ws: WebSocket<Session> | null;
+  /** Highest seq written to this socket: live messages at or below it are duplicates. */
+  sentSeq: number;
+  /** Highest seq the device acked on this connection. */
+  ackedSeq: number;
+  /**
+   * True while the socket's backlog is being read from the database (at open, after a gap, after a
+   * broker reconnect). Live messages are then only noted in `targetSeq` and the catch-up loop
+   * delivers them, so the socket sees strictly increasing seqs.
+   */
+  catchingUp: boolean;
+  targetSeq: number;
+  closed: boolean;
+  expiryTimer: NodeJS.Timeout | null;
+}
+
+export function newSession(fields: {
+  userId: string;
+  deviceId: string;
+  connectionId: string;
+  expiresAt: number;
+  channels: readonly string[];
+  since: number | null;
+}): Session {
+  return {
+    ...fields,
+    ws: null,
+    sentSeq: 0,
+    ackedSeq: 0,
+    catchingUp: true,
+    targetSeq: 0,
+    closed: false,
+    expiryTimer: null,
+  };
+}

@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import type { ConsumeMessage } from 'amqplib';
+import type {
+  HttpRequest,
+  HttpResponse,
+  TemplatedApp,
+  us_listen_socket,
+  us_socket_context_t,
+  WebSocket,
+} from 'uWebSockets.js';
+import type { JwtVerifier } from '@notify/auth';
+import { DeliveryHeader, DeliveryKind, userRoutingKey } from '@notify/amqp';
+import type { JsonLogger } from '@notify/logging';
+import { CloseCode, type ReadyFrame, type ReconnectFrame } from '@notify/protocol';
+import type { CursorsRepository, NotificationsRepository } from '@notify/store';
+import type { GatewayConfig } from '../config/gateway.config';
+import type { UserDelivery } from '../delivery/user-delivery';
+import type { NodeQueue } from '../delivery/node-queue';
+import type { GatewayMetrics } from '../http/metrics';
+import type { UwsModule } from '../runtime/native-uws';
+import { newSession, type Session } from '../session/session';
+import type { SessionRegistry } from '../session/session-registry';
+import { authorizeUpgrade } from './upgrade-auth';
+import type { ClientFrames } from './client-frames';
+
+/** Longest delay Node's timers accept; tokens expiring later are checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * uWS drops the TCP connection, without a close frame, on a frame over its own maxPayloadLength. So
+ * its limit is set well above ours, and frames between the two get the contract's 1009 close from us.
+ */
+const UWS_PAYLOAD_HEADROOM = 4;
+const UWS_MIN_PAYLOAD = 64 * 1024;
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  uws: UwsModule;
+  verifier: JwtVerifier;
+  registry: SessionRegistry;
+  nodeQueue: NodeQueue;
+  delivery: UserDelivery;
+  frames: ClientFrames;
+  notifications: NotificationsRepository;
+  cursors: CursorsRepository;
+  metrics: GatewayMetrics;
+  log: JsonLogger;
+  /** Whether the node may take traffic (broker and store reachable). */
+  dependenciesReady(): Promise<{ rabbitmq: boolean; postgres: boolean }>;
+}
+
+/** The node's uWebSockets.js app: WebSocket endpoint, health, metrics and drain. */
+export class GatewayServer {
+  private readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | null = null;
+  private draining = false;
+
+  constructor(private readonly d: GatewayDeps) {
+    this.app = d.uws.App();
+    this.app.ws<Session>('/v1/ws', {
+      maxPayloadLength: Math.max(UWS_MIN_PAYLOAD, d.config.maxPayloadBytes * UWS_PAYLOAD_HEADROOM),
+      maxBackpressure: d.config.maxBackpressureBytes,
+      idleTimeout: d.config.idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => this.upgrade(res, req, context),
+      open: (ws) => this.guard(() => this.open(ws)),
+      message: (ws, message) => this.guard(() => this.message(ws, message)),
+      close: (ws) => this.guard(() => this.close(ws)),
+    });
+    this.app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok', node: d.config.nodeId }));
+    this.app.get('/readyz', (res) => this.readyz(res));
+    this.app.get('/metrics', (res) => this.metricsRoute(res));
+    this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'not found' }));
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen('0.0.0.0', this.d.config.port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on port ${this.d.config.port}`));
+        this.listenSocket = socket;
+        resolve(this.d.uws.us_socket_local_port(socket));
+      });
+    });
+  }
+
+  /** A message from the node queue. */
+  dispatch(message: ConsumeMessage): void {
+    const headers = message.properties.headers ?? {};
+    if (message.properties.type !== DeliveryKind.Notification) return;
+    const sessions = this.d.registry.forUser(String(headers[DeliveryHeader.userId]));
+    if (!sessions) return;
+    this.d.delivery.live(sessions, Number(headers[DeliveryHeader.seq]), message.content);
+    const acceptedAt = Number(headers[DeliveryHeader.acceptedAt]);
+    if (acceptedAt > 0) this.d.metrics.latency.observe((Date.now() - acceptedAt) / 1000);
+  }
+
+  /** After a broker reconnect, live messages may be missing: every socket checks the store. */
+  resyncAll(): void {
+    for (const s of this.d.registry.all()) if (!s.catchingUp && !s.closed) void this.d.delivery.catchUp(s);
+  }
+
+  private upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
+    // Everything needed from `req` is copied now: it is invalid after this function returns.
+    const request = {
+      authorization: req.getHeader('authorization'),
+      origin: req.getHeader('origin'),
+      query: req.getQuery() ?? '',
+    };
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    if (this.draining) {
+      this.d.metrics.rejectedUpgrades.inc({ reason: 'draining' });
+      return json(res, '503 Service Unavailable', { error: 'node is draining; reconnect' });
+    }
+    authorizeUpgrade(request, this.d.verifier, this.d.config.allowedOrigins).then(
+      (decision) => {
+        if (aborted) return;
+        if (!decision.ok) {
+          this.d.metrics.rejectedUpgrades.inc({ reason: decision.reason });
+          return json(res, decision.status, { error: decision.reason });
+        }
+        const session = newSession({
+          userId: decision.token.userId,
+          deviceId: decision.deviceId,
+          connectionId: randomUUID(),
+          expiresAt: decision.token.expiresAt,
+          channels: decision.token.channels,
+          since: decision.since,
+        });
+        res.cork(() => res.upgrade(session, key, protocol, extensions, context));
+      },
+      (err: unknown) => {
+        this.d.log.error('upgrade failed', { error: err });
+        if (!aborted) json(res, '500 Internal Server Error', { error: 'internal' });
+      },
+    );
+  }
+
+  private open(ws: WebSocket<Session>): void {
+    const s = ws.getUserData();
+    s.ws = ws;
+    if (this.d.registry.add(s)) this.d.metrics.users.inc();
+    this.d.metrics.connections.inc();
+    this.scheduleExpiry(s);
+    void this.start(s);
+  }
+
+  /** Binds the user's key first, then reads the resume point, so nothing falls between. */
+  private async start(s: Session): Promise<void> {
+    try {
+      await this.d.nodeQueue.acquire(userRoutingKey(s.userId));
+      if (s.closed) return;
+      const [state, cursor] = await Promise.all([
+        this.d.notifications.streamState(s.userId),
+        s.since === null ? this.d.cursors.get(s.userId, s.deviceId) : Promise.resolve(null),
+      ]);
+      if (s.closed || !s.ws) return;
+      // A resume point beyond the newest seq (a client from another database) would swallow
+      // future notifications as duplicates.
+      s.sentSeq = Math.min(s.since ?? cursor ?? state.lastSeq, state.lastSeq);
+      s.ackedSeq = Math.min(cursor ?? 0, s.sentSeq);
+      s.targetSeq = Math.max(s.targetSeq, state.lastSeq);
+      const ready: ReadyFrame = {
+        type: 'ready',
+        userId: s.userId,
+        deviceId: s.deviceId,
+        connectionId: s.connectionId,
+        node: this.d.config.nodeId,
+        lastSeq: state.lastSeq,
+        unread: state.unread,
+      };
+      const ws = s.ws;
+      ws.cork(() => ws.send(JSON.stringify(ready), false));
+      await this.d.delivery.catchUp(s);
+    } catch (err) {
+      this.d.log.error('session start failed', { userId: s.userId, error: err });
+      if (!s.closed) s.ws?.end(CloseCode.InternalError, 'temporarily unavailable');
+    }
+  }
+
+  private message(ws: WebSocket<Session>, message: ArrayBuffer): void {
+    const s = ws.getUserData();
+    if (message.byteLength > this.d.config.maxPayloadBytes) {
+      s.closed = true;
+      ws.end(CloseCode.MessageTooBig, `frame over ${this.d.config.maxPayloadBytes} bytes`);
+      return;
+    }
+    this.d.frames.handle(s, message);
+  }
+
+  private close(ws: WebSocket<Session>): void {
+    const s = ws.getUserData();
+    s.closed = true;
+    s.ws = null;
+    if (s.expiryTimer) clearTimeout(s.expiryTimer);
+    this.d.metrics.connections.dec();
+    if (this.d.registry.remove(s)) this.d.metrics.users.dec();
+    // Every socket acquired the user's key once in start(); the binding goes when the count is 0.
+    this.d.nodeQueue.release(userRoutingKey(s.userId));
+  }
+
+  private scheduleExpiry(s: Session): void {
+    const delay = s.expiresAt * 1000 - Date.now();
+    s.expiryTimer = setTimeout(
+      () => {
+        if (s.closed) return;
+        if (s.expiresAt * 1000 <= Date.now()) s.ws?.end(CloseCode.TokenExpired, 'token expired');
+        else this.scheduleExpiry(s);
+      },
+      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
+    );
+  }
+
+  private readyz(res: HttpResponse): void {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    this.d.dependenciesReady().then((deps) => {
+      if (aborted) return;
+      const ready = deps.rabbitmq && deps.postgres && !this.draining;
+      json(res, ready ? '200 OK' : '503 Service Unavailable', {
+        ready,
+        checks: { ...deps, draining: this.draining },
+      });
+    });
+  }
+
+  private metricsRoute(res: HttpResponse): void {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    this.d.metrics.bindings.set(this.d.nodeQueue.boundKeys);
+    this.d.metrics.registry.metrics().then((text) => {
+      if (aborted) return;
+      res.cork(() => res.writeHeader('content-type', this.d.metrics.registry.contentType).end(text));
+    });
+  }
+
+  /**
+   * Graceful drain: readiness turns 503 and upgrades are refused, every socket gets a `reconnect`
+   * frame with a jittered delay (so a node's clients do not all land on the others at once) and a
+   * 1001 close, then the listen socket closes. The caller then closes the broker and the store.
+   */
+  drain(): void {
+    this.draining = true;
+    for (const s of [...this.d.registry.all()]) {
+      const ws = s.ws;
+      if (!ws || s.closed) continue;
+      const frame: ReconnectFrame = {
+        type: 'reconnect',
+        afterMs: Math.floor(Math.random() * this.d.config.drainMs),
+      };
+      ws.cork(() => {
+        ws.send(JSON.stringify(frame), false);
+        ws.end(CloseCode.GoingAway, 'node draining');
+      });
+    }
+    if (this.listenSocket) this.d.uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+
+  /** An exception must never escape into uWS: log it and keep the node up. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.d.log.error('handler failed', { error: err });
+    }
+  }
+}
+
+function json(res: HttpResponse, status: string, body: unknown): void {
+  res.cork(() =>
+    res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(body)),
+  );
+}

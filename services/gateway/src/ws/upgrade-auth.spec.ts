@@ -1,0 +1,88 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
+import { JwtVerifier } from '@notify/auth';
+import { authorizeUpgrade } from './upgrade-auth';
+
+const SECRET = 'unit-test-secret-unit-test-secret-0123';
+const verifier = new JwtVerifier({ secret: SECRET });
+const sign = (
+  claims: Record<string, unknown>,
+  sub = 'u1',
+  exp = Math.floor(Date.now() / 1000) + 60,
+): Promise<string> =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(SECRET));
+
+describe('authorizeUpgrade', () => {
+  it('accepts a bearer token and reads device, since and channel grants', async () => {
+    const token = await sign({ channels: ['news', 'team.*'] });
+    const d = await authorizeUpgrade(
+      { authorization: `Bearer ${token}`, origin: '', query: 'device=abc_1&since=7' },
+      verifier,
+      [],
+    );
+    assert.ok(d.ok);
+    assert.equal(d.token.userId, 'u1');
+    assert.deepEqual(d.token.channels, ['news', 'team.*']);
+    assert.equal(d.deviceId, 'abc_1');
+    assert.equal(d.since, 7);
+  });
+
+  it('accepts ?token= for browsers', async () => {
+    const d = await authorizeUpgrade(
+      { authorization: '', origin: '', query: `device=d&token=${await sign({})}` },
+      verifier,
+      [],
+    );
+    assert.ok(d.ok);
+    assert.equal(d.since, null);
+  });
+
+  for (const [label, query, status] of [
+    ['missing device', 'since=1', '400 Bad Request'],
+    ['device too long', `device=${'a'.repeat(65)}`, '400 Bad Request'],
+    ['device with a dot', 'device=a.b', '400 Bad Request'],
+    ['negative since', 'device=d&since=-1', '400 Bad Request'],
+    ['no token', 'device=d', '401 Unauthorized'],
+  ] as const) {
+    it(`refuses ${label} with ${status}`, async () => {
+      const d = await authorizeUpgrade({ authorization: '', origin: '', query }, verifier, []);
+      assert.equal(d.ok, false);
+      assert.equal(!d.ok && d.status, status);
+    });
+  }
+
+  it('refuses expired tokens, a sub that is not a user id and an alg other than HS256', async () => {
+    for (const token of [
+      await sign({}, 'u1', Math.floor(Date.now() / 1000) - 60),
+      await sign({}, 'user.*'),
+      'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MSIsImV4cCI6OTk5OTk5OTk5OX0.',
+    ]) {
+      const d = await authorizeUpgrade(
+        { authorization: `Bearer ${token}`, origin: '', query: 'device=d' },
+        verifier,
+        [],
+      );
+      assert.equal(!d.ok && d.status, '401 Unauthorized');
+    }
+  });
+
+  it('enforces the Origin allow-list when one is configured', async () => {
+    const token = await sign({});
+    const req = { authorization: `Bearer ${token}`, query: 'device=d' };
+    assert.equal(
+      (await authorizeUpgrade({ ...req, origin: 'https://evil.example' }, verifier, ['https://app.example']))
+        .ok,
+      false,
+    );
+    assert.equal(
+      (await authorizeUpgrade({ ...req, origin: 'https://app.example' }, verifier, ['https://app.example']))
+        .ok,
+      true,
+    );
+  });
+});

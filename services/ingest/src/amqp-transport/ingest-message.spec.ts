@@ -1,0 +1,36 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseIngestMessage } from './ingest-message';
+
+describe('parseIngestMessage', () => {
+  it('takes the topic from the routing key when the body has none', async () => {
+    const parsed = await parseIngestMessage('notification.order.shipped', { userId: 'u1' }, 20, 1000);
+    assert.equal(parsed.kind, 'notification');
+    assert.equal(parsed.kind === 'notification' && parsed.dto.topic, 'order.shipped');
+  });
+
+  it('lists every failing field in the reason', async () => {
+    const parsed = await parseIngestMessage(
+      'notification.x',
+      { userIds: [], title: 5, extra: true },
+      20,
+      1000,
+    );
+    assert.equal(parsed.kind, 'invalid');
+    const reason = parsed.kind === 'invalid' ? parsed.reason : '';
+    for (const field of ['userIds', 'title', 'extra']) assert.match(reason, new RegExp(`${field}:`));
+  });
+
+  it('refuses oversize bodies, non-objects and unknown routing keys with a reason', async () => {
+    assert.match(JSON.stringify(await parseIngestMessage('notification.x', {}, 2000, 1000)), /limit is 1000/);
+    assert.match(
+      JSON.stringify(await parseIngestMessage('notification.x', 'text', 4, 1000)),
+      /not a JSON object/,
+    );
+    assert.match(
+      JSON.stringify(await parseIngestMessage('notification.x', [1], 3, 1000)),
+      /not a JSON object/,
+    );
+    assert.match(JSON.stringify(await parseIngestMessage('orders.x', {}, 2, 1000)), /unknown routing key/);
+  });
+});

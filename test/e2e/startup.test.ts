@@ -1,0 +1,62 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { freePort, spawnService } from '@notify/testing';
+
+async function runToExit(
+  name: 'ingest' | 'gateway',
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const service = spawnService(name, await freePort(), env);
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 15_000);
+  const code = await service.exited;
+  clearTimeout(timer);
+  return { code, output: service.output().trim() };
+}
+
+describe('start-up checks', () => {
+  for (const [name, env, expected] of [
+    [
+      'gateway',
+      { NOTIFY_GATEWAY_PORT: 'eighty' },
+      /^invalid configuration: NOTIFY_GATEWAY_PORT must be an integer \(got "eighty"\)$/,
+    ],
+    [
+      'gateway',
+      { NOTIFY_JWT_SECRET: 'short' },
+      /^invalid configuration: NOTIFY_JWT_SECRET must be at least 32 characters/,
+    ],
+    [
+      'gateway',
+      { NODE_ENV: 'production', NOTIFY_JWT_SECRET: '' },
+      /^invalid configuration: NOTIFY_JWT_SECRET is required when NODE_ENV=production$/,
+    ],
+    [
+      'ingest',
+      { NOTIFY_AMQP_URL: 'http://nope' },
+      /^invalid configuration: NOTIFY_AMQP_URL must use amqp: or amqps: \(got "http:"\)$/,
+    ],
+    [
+      'ingest',
+      { NOTIFY_INGEST_PORT: '70000' },
+      /^invalid configuration: NOTIFY_INGEST_PORT must be between 0 and 65535 \(got 70000\)$/,
+    ],
+    [
+      'ingest',
+      { NODE_ENV: 'production', NOTIFY_API_KEYS: '' },
+      /^invalid configuration: NOTIFY_API_KEYS is required when NODE_ENV=production$/,
+    ],
+  ] as const) {
+    it(`${name} with ${JSON.stringify(env)} prints one clear line and exits 1`, async () => {
+      const { code, output } = await runToExit(name, env);
+      assert.equal(code, 1);
+      assert.equal(output.split('\n').length, 1, output);
+      assert.match(output, expected);
+    });
+  }
+
+  it('the gateway refuses to start on the uWebSockets.js JavaScript fallback', async () => {
+    const { code, output } = await runToExit('gateway', { UWS_USE_FALLBACK: '1' });
+    assert.equal(code, 1);
+    assert.match(output, /native binary did not load.*refuses to start/);
+  });
+});

@@ -1,0 +1,97 @@
+import { connect, type ConfirmChannel, type ChannelModel } from 'amqplib';
+import { createTestDatabase, type TestDatabase } from './postgres';
+import { createTestVhost, type TestVhost } from './rabbitmq';
+import { freePort, spawnService, waitReady, type ServiceProcess } from './processes';
+import { TEST_API_KEY, TEST_JWT_SECRET } from './tokens';
+
+export interface TestCluster {
+  vhost: TestVhost;
+  db: TestDatabase;
+  ingest: ServiceProcess;
+  gateways: ServiceProcess[];
+  env: Record<string, string>;
+  ingestUrl: string;
+  wsUrl(gateway: number, query: string): string;
+  /** POST /v1/notifications with the test API key. */
+  post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  startIngest(): Promise<ServiceProcess>;
+  startGateway(index: number, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  amqp(): Promise<{ connection: ChannelModel; channel: ConfirmChannel }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Real services as processes, on a vhost and a database of their own: ingest plus `gateways` nodes.
+ * Every process is stopped and the vhost and database dropped by `stop()`.
+ */
+export async function startCluster(
+  options: { gateways?: number; env?: Record<string, string> } = {},
+): Promise<TestCluster> {
+  const [vhost, db] = await Promise.all([createTestVhost(), createTestDatabase()]);
+  const env: Record<string, string> = {
+    NOTIFY_AMQP_URL: vhost.url,
+    NOTIFY_DATABASE_URL: db.url,
+    NOTIFY_JWT_SECRET: TEST_JWT_SECRET,
+    NOTIFY_API_KEYS: TEST_API_KEY,
+    NOTIFY_UNBIND_LINGER_MS: '0',
+    ...options.env,
+  };
+  const ingestPort = await freePort();
+  const gatewayPorts = await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => freePort()));
+  const amqpConnections: ChannelModel[] = [];
+  const cluster: TestCluster = {
+    vhost,
+    db,
+    env,
+    ingest: undefined as unknown as ServiceProcess,
+    gateways: [],
+    ingestUrl: `http://127.0.0.1:${ingestPort}`,
+    wsUrl: (gateway, query) => `ws://127.0.0.1:${gatewayPorts[gateway]}/v1/ws?${query}`,
+    async post(body, headers = {}) {
+      const res = await fetch(`${cluster.ingestUrl}/v1/notifications`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() };
+    },
+    async startIngest() {
+      cluster.ingest = spawnService('ingest', ingestPort, { ...env, NOTIFY_INGEST_PORT: String(ingestPort) });
+      await waitReady(cluster.ingest);
+      return cluster.ingest;
+    },
+    async startGateway(index, extraEnv = {}) {
+      const gateway = spawnService('gateway', gatewayPorts[index], {
+        ...env,
+        NOTIFY_GATEWAY_PORT: String(gatewayPorts[index]),
+        NOTIFY_NODE_ID: `gw-${index}`,
+        ...extraEnv,
+      });
+      cluster.gateways[index] = gateway;
+      await waitReady(gateway);
+      return gateway;
+    },
+    async amqp() {
+      const connection = await connect(vhost.url);
+      amqpConnections.push(connection);
+      return { connection, channel: await connection.createConfirmChannel() };
+    },
+    async stop() {
+      // A service that died on its own is a finding: show what it said.
+      for (const p of [cluster.ingest, ...cluster.gateways].filter(Boolean)) {
+        if (p.child.exitCode !== null || p.child.signalCode !== null || process.env.NOTIFY_TEST_SHOW_LOGS) {
+          process.stderr.write(
+            `\n--- ${p.name} on port ${p.port} exited (${p.child.exitCode ?? p.child.signalCode}):\n${p.output()}\n`,
+          );
+        }
+      }
+      await Promise.all(amqpConnections.map((c) => c.close().catch(() => undefined)));
+      await Promise.all([cluster.ingest, ...cluster.gateways].filter(Boolean).map((p) => p.stop('SIGKILL')));
+      await Promise.all([vhost.drop(), db.drop()]);
+    },
+  };
+  // Ingest first: it migrates the schema and declares the topology.
+  await cluster.startIngest();
+  for (let i = 0; i < gatewayPorts.length; i++) await cluster.startGateway(i);
+  return cluster;
+}
