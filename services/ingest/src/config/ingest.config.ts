@@ -1,6 +1,8 @@
-import { EnvReader } from '@notify/config';
+import { ConfigError, EnvReader } from '@notify/config';
 
 export const DEV_API_KEY = 'dev-producer-key';
+/** Keeps placeholders (REPLACE_ME) and guessable keys out of production. */
+export const MIN_PRODUCTION_API_KEY_LENGTH = 24;
 
 /** Everything ingest reads from its environment, validated once at start-up. */
 export class IngestConfig {
@@ -22,6 +24,9 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
   const port = env.port('NOTIFY_INGEST_PORT', 3000);
   const apiKeys = env.list('NOTIFY_API_KEYS', []);
   if (apiKeys.length === 0) apiKeys.push(env.secret('NOTIFY_API_KEYS', DEV_API_KEY));
+  if (env.production && apiKeys.some((key) => key.length < MIN_PRODUCTION_API_KEY_LENGTH)) {
+    throw new ConfigError('NOTIFY_API_KEYS', `keys must be at least ${MIN_PRODUCTION_API_KEY_LENGTH} characters in production`);
+  }
   return new IngestConfig(
     env.url('NOTIFY_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     env.url('NOTIFY_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/notify', ['postgres:', 'postgresql:']),

@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+
+# One image serves both services. Its default command starts ingest; gateways run the same image
+# with `node dist/services/gateway/src/main.js`.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install scripts: the only packages that have one are telemetry (@scarf/scarf) and two optional
+# add-ons (bufferutil, utf-8-validate) that load their bundled prebuilds at run time; package.json's
+# "allowScripts" says the same.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+# Everything, not just services/ and libs/: unit specs live beside the code and import test/support,
+# and the build compiles them too. .dockerignore keeps the context small.
+COPY . .
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS production
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+# Only what runs; dist/test would drag in test-only imports.
+COPY --from=build /app/dist/libs ./dist/libs
+COPY --from=build /app/dist/services ./dist/services
+# Since containerd 2 a container's soft limit on open files can be 1024, a hard cap on WebSocket
+# connections per gateway. Raising the soft limit to the hard one needs no privilege, so the image does
+# it itself instead of relying on `ulimits` in compose (Kubernetes has no such setting).
+COPY --chmod=0755 <<'EOF_ENTRYPOINT' /usr/local/bin/notify-entrypoint
+#!/bin/sh
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+exec "$@"
+EOF_ENTRYPOINT
+USER node
+EXPOSE 3000 8080
+ENTRYPOINT ["notify-entrypoint"]
+CMD ["node", "dist/services/ingest/src/main.js"]

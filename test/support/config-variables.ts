@@ -1,0 +1,46 @@
+/**
+ * Every environment variable the services read. Configuration is environment-only, so anything a
+ * deployment manifest or compose file sets outside this list is a typo or a stale name.
+ * test/integration/deploy-manifests.test.ts keeps it in step with the code under services/ and libs/.
+ */
+export const KNOWN_CONFIG_VARIABLES = [
+  // Both services
+  'NODE_ENV',
+  'NOTIFY_AMQP_URL',
+  'NOTIFY_DATABASE_URL',
+  'NOTIFY_NODE_ID',
+  'NOTIFY_LOG_LEVEL',
+  'NOTIFY_MIGRATE_ON_START',
+  'NOTIFY_DB_POOL_SIZE',
+  // Ingest
+  'NOTIFY_INGEST_PORT',
+  'NOTIFY_API_KEYS',
+  'NOTIFY_BODY_LIMIT_BYTES',
+  'NOTIFY_INGEST_PREFETCH',
+  'NOTIFY_PUBLISH_TIMEOUT_MS',
+  // Gateway
+  'NOTIFY_GATEWAY_PORT',
+  'NOTIFY_JWT_SECRET',
+  'NOTIFY_JWKS_URL',
+  'NOTIFY_ALLOWED_ORIGINS',
+  'NOTIFY_DRAIN_MS',
+  'NOTIFY_MAX_PAYLOAD_BYTES',
+  'NOTIFY_MAX_BACKPRESSURE_BYTES',
+  'NOTIFY_IDLE_TIMEOUT_SECONDS',
+  'NOTIFY_UNBIND_LINGER_MS',
+  'NOTIFY_ACK_FLUSH_MS',
+] as const;
+
+export type ConfigVariable = (typeof KNOWN_CONFIG_VARIABLES)[number];
+
+export function isKnownConfigVariable(name: string): name is ConfigVariable {
+  return (KNOWN_CONFIG_VARIABLES as readonly string[]).includes(name);
+}
+
+/** Defaults the services apply when a variable is unset (as strings, the way the environment carries them). */
+export const CONFIG_DEFAULTS = {
+  NOTIFY_INGEST_PORT: '3000',
+  NOTIFY_GATEWAY_PORT: '8080',
+  NOTIFY_DRAIN_MS: '10000',
+  NOTIFY_MIGRATE_ON_START: 'true',
+} as const satisfies Partial<Record<ConfigVariable, string>>;
