@@ -36,4 +36,11 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-run(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files]);
+// Serial files load the whole machine on purpose (TCP memory pressure, broker restarts): they run
+// alone, after the rest.
+const serial = files.filter((f) => f.endsWith('.serial.test.js') || f.includes('/chaos/'));
+const parallel = files.filter((f) => !serial.includes(f));
+if (parallel.length)
+  run(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...parallel]);
+if (serial.length)
+  run(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...serial]);

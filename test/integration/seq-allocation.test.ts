@@ -42,7 +42,7 @@ describe('per-user seq allocation (real PostgreSQL)', () => {
       stored.map((r) => r.seq),
       Array.from({ length: n }, (_, i) => i + 1),
     );
-    assert.equal((await repo.streamState('hot-user')).lastSeq, n);
+    assert.equal((await repo.sessionState('hot-user', 'any-device')).lastSeq, n);
   });
 
   it('numbers overlapping multi-user batches without deadlock or gaps', async () => {
@@ -107,6 +107,6 @@ describe('per-user seq allocation (real PostgreSQL)', () => {
         [3, 'c'],
       ],
     );
-    assert.equal((await repo.streamState('ttl-user')).unread, 2);
+    assert.equal((await repo.sessionState('ttl-user', 'any-device')).unread, 2);
   });
 });

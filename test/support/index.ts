@@ -4,3 +4,4 @@ export * from './tokens';
 export * from './processes';
 export * from './ws-client';
 export * from './cluster';
+export * from './raw-socket';

@@ -14,6 +14,8 @@ export const DeliveryHeader = {
   seq: 'x-seq',
   channel: 'x-channel',
   offset: 'x-offset',
+  /** On `read` messages: the user's read-state version; gateways drop older ones. */
+  readVersion: 'x-read-version',
   /** ms since epoch when ingest accepted the event: end-to-end latency is measured from it. */
   acceptedAt: 'x-accepted-at',
 } as const;

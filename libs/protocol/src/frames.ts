@@ -49,6 +49,12 @@ export interface ReadFrame {
   type: 'read';
   ids: string[];
   unread: number;
+  /**
+   * The user's newest seq when `unread` was counted (an addition to the v1 contract): a client adds
+   * the unread notifications it holds with a higher seq, since broadcasts and notifications travel
+   * through different publishers and may arrive in either order.
+   */
+  asOfSeq: number;
 }
 export interface HistoryFrame {
   type: 'history';

@@ -11,16 +11,6 @@ export interface CursorUpdate {
 export class CursorsRepository {
   constructor(private readonly db: Db) {}
 
-  async get(userId: string, deviceId: string): Promise<number | null> {
-    const row = await this.db
-      .selectFrom('device_cursors')
-      .select('acked_seq')
-      .where('user_id', '=', userId)
-      .where('device_id', '=', deviceId)
-      .executeTakeFirst();
-    return row?.acked_seq ?? null;
-  }
-
   /** Writes many cursors in one statement. A cursor only moves forward, whatever order writes land in. */
   async advance(updates: readonly CursorUpdate[]): Promise<void> {
     if (updates.length === 0) return;

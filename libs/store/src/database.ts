@@ -29,7 +29,9 @@ export function createDatabase(options: DatabaseOptions): { db: Db; pool: Pool }
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? 'notify',
     types: typeParsers,
-    connectionTimeoutMillis: 5_000,
+    // Also bounds the wait for a free pooled client: a reconnect storm queues many short queries, and
+    // they should wait their turn rather than fail.
+    connectionTimeoutMillis: 30_000,
   });
   // An idle client losing its server (PostgreSQL restart) must not crash the process; the pool
   // replaces it on next use.

@@ -6,3 +6,5 @@ export * from './notifications.repository';
 export * from './cursors.repository';
 export * from './transactions';
 export * from './ping';
+export * from './inbox.repository';
+export * from './retention';

@@ -47,3 +47,31 @@ export function toPayload(n: StoredNotification): NotificationPayload {
   if (n.data !== null) payload.data = n.data;
   return payload;
 }
+
+export interface NotificationRow {
+  user_id: string;
+  seq: number;
+  id: string;
+  topic: string;
+  title: string | null;
+  body: string | null;
+  data: Record<string, unknown> | null;
+  created_at: Date;
+  expires_at: Date | null;
+  read_at: Date | null;
+}
+
+export function fromRow(row: NotificationRow): StoredNotification {
+  return {
+    userId: row.user_id,
+    seq: row.seq,
+    id: row.id,
+    topic: row.topic,
+    title: row.title,
+    body: row.body,
+    data: row.data,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    readAt: row.read_at,
+  };
+}

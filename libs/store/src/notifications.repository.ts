@@ -2,24 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import type { Db } from './database';
 import type { Database } from './schema';
-import type { AppendResult, NewNotification, StoredNotification } from './notification-records';
+import {
+  fromRow,
+  type AppendResult,
+  type NewNotification,
+  type NotificationRow,
+  type StoredNotification,
+} from './notification-records';
 import { withRetryableTransaction } from './transactions';
 
 /** How long a producer's idempotency key is remembered (DESIGN §2.5). */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
-
-interface NotificationRow {
-  user_id: string;
-  seq: number;
-  id: string;
-  topic: string;
-  title: string | null;
-  body: string | null;
-  data: Record<string, unknown> | null;
-  created_at: Date;
-  expires_at: Date | null;
-  read_at: Date | null;
-}
 
 const keyOf = (key: string, userId: string): string => `${key}\u0000${userId}`;
 
@@ -166,16 +159,32 @@ export class NotificationsRepository {
     return found;
   }
 
-  /** The user's newest seq and unread count, for the `ready` frame. */
-  async streamState(userId: string): Promise<{ lastSeq: number; unread: number }> {
-    const row = await sql<{ last_seq: number | null; unread: number }>`
-      SELECT (SELECT last_seq FROM user_streams WHERE user_id = ${userId}) AS last_seq,
+  /**
+   * What a socket needs at open, in one round trip: the user's newest seq, unread count and
+   * read-state version, and the device's cursor (null when the device never acked).
+   */
+  async sessionState(
+    userId: string,
+    deviceId: string,
+  ): Promise<{ lastSeq: number; unread: number; readVersion: number; cursor: number | null }> {
+    const row = await sql<{
+      last_seq: number | null;
+      read_version: number | null;
+      unread: number;
+      cursor: number | null;
+    }>`
+      SELECT s.last_seq, s.read_version,
              (SELECT count(*) FROM notifications
-              WHERE user_id = ${userId} AND read_at IS NULL AND (expires_at IS NULL OR expires_at > now())) AS unread`.execute(
-      this.db,
-    );
+              WHERE user_id = ${userId} AND read_at IS NULL AND (expires_at IS NULL OR expires_at > now())) AS unread,
+             (SELECT acked_seq FROM device_cursors WHERE user_id = ${userId} AND device_id = ${deviceId}) AS cursor
+      FROM (SELECT 1) AS one LEFT JOIN user_streams s ON s.user_id = ${userId}`.execute(this.db);
     const first = row.rows[0];
-    return { lastSeq: first?.last_seq ?? 0, unread: first?.unread ?? 0 };
+    return {
+      lastSeq: first?.last_seq ?? 0,
+      unread: first?.unread ?? 0,
+      readVersion: first?.read_version ?? 0,
+      cursor: first?.cursor ?? null,
+    };
   }
 
   /** Unexpired notifications with afterSeq < seq ≤ upToSeq, oldest first. */
@@ -195,19 +204,4 @@ export class NotificationsRepository {
     const rows = await query.orderBy('seq', 'asc').limit(limit).execute();
     return rows.map((row) => fromRow(row as NotificationRow));
   }
-}
-
-function fromRow(row: NotificationRow): StoredNotification {
-  return {
-    userId: row.user_id,
-    seq: row.seq,
-    id: row.id,
-    topic: row.topic,
-    title: row.title,
-    body: row.body,
-    data: row.data,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    readAt: row.read_at,
-  };
 }

@@ -5,6 +5,7 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export interface UserStreamsTable {
   user_id: string;
   last_seq: number;
+  read_version: Generated<number>;
 }
 
 export interface NotificationsTable {

@@ -5,6 +5,7 @@ import {
   createDatabase,
   CursorsRepository,
   migrateToLatest,
+  InboxRepository,
   NotificationsRepository,
   pingDatabase,
 } from '@notify/store';
@@ -16,6 +17,8 @@ import { GatewayMetrics } from './http/metrics';
 import { loadNativeUws, NativeUwsUnavailableError, type UwsModule } from './runtime/native-uws';
 import { SessionRegistry } from './session/session-registry';
 import { ClientFrames } from './ws/client-frames';
+import { FrameSender } from './ws/frame-sender';
+import { InboxFrames } from './ws/inbox-frames';
 import { GatewayServer } from './ws/gateway-server';
 
 function loadUwsOrExit(): { uws: UwsModule; binary: string } {
@@ -55,6 +58,8 @@ async function main(): Promise<void> {
     onMessage: (message) => server?.dispatch(message),
     onResync: () => server?.resyncAll(),
   });
+  const sender = new FrameSender(config.maxBackpressureBytes);
+  const inbox = new InboxFrames(new InboxRepository(db), nodeQueue, registry, sender, log);
   server = new GatewayServer({
     config,
     uws,
@@ -62,9 +67,9 @@ async function main(): Promise<void> {
     registry,
     nodeQueue,
     delivery,
-    frames: new ClientFrames(cursorWriter, metrics, config.maxBackpressureBytes),
+    frames: new ClientFrames(cursorWriter, inbox, sender, metrics),
+    inbox,
     notifications,
-    cursors,
     metrics,
     log,
     dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),

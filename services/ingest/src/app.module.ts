@@ -8,6 +8,7 @@ import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { AmqpModule } from './infrastructure/amqp.module';
 import { DatabaseModule } from './infrastructure/database.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { RetentionModule } from './retention/retention.module';
 
 @Module({})
 export class AppModule implements NestModule {
@@ -21,6 +22,7 @@ export class AppModule implements NestModule {
         NotificationsModule,
         AmqpTransportModule,
         HealthModule,
+        RetentionModule,
       ],
     };
   }

@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001-notifications';
+import * as m0002 from './0002-read-version';
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so that a bundled or
@@ -7,4 +8,5 @@ import * as m0001 from './0001-notifications';
  */
 export const migrations: Record<string, Migration> = {
   '0001-notifications': m0001,
+  '0002-read-version': m0002,
 };

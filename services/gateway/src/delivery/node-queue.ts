@@ -146,6 +146,22 @@ export class NodeQueue {
     return state.reconciling;
   }
 
+  /** Publishes to notify.delivery (read-state broadcasts); resolves once written to the broker. */
+  async publish(
+    routingKey: string,
+    body: Buffer,
+    type: string,
+    headers: Record<string, unknown>,
+  ): Promise<void> {
+    if (!this.channel) throw new Error('node queue not started');
+    await this.channel.publish(Topology.deliveryExchange, routingKey, body, {
+      contentType: 'application/json',
+      type,
+      persistent: false,
+      headers,
+    });
+  }
+
   async close(): Promise<void> {
     for (const state of this.keys.values()) if (state.timer) clearTimeout(state.timer);
     await this.channel?.close();

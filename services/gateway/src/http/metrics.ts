@@ -18,6 +18,11 @@ export class GatewayMetrics {
     help: 'Routing keys bound to this node queue',
     registers: [this.registry],
   });
+  readonly sendBufferBytes = new Gauge({
+    name: 'notify_gateway_send_buffer_bytes',
+    help: 'Bytes waiting in sockets send buffers (uWS backpressure), summed at scrape',
+    registers: [this.registry],
+  });
   readonly delivered = new Counter({
     name: 'notify_gateway_deliveries_total',
     help: 'Notifications written to sockets',

@@ -25,6 +25,8 @@ export interface Session {
    */
   catchingUp: boolean;
   targetSeq: number;
+  /** Newest read-state version sent on this socket; older `read` broadcasts are dropped. */
+  readVersion: number;
   closed: boolean;
   expiryTimer: NodeJS.Timeout | null;
 }
@@ -44,6 +46,7 @@ export function newSession(fields: {
     ackedSeq: 0,
     catchingUp: true,
     targetSeq: 0,
+    readVersion: 0,
     closed: false,
     expiryTimer: null,
   };

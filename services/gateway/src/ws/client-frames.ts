@@ -1,13 +1,14 @@
-import { CloseCode, type ErrorCode } from '@notify/protocol';
 import type { Session } from '../session/session';
 import type { CursorWriter } from '../delivery/cursor-writer';
 import type { GatewayMetrics } from '../http/metrics';
+import type { FrameSender } from './frame-sender';
+import type { InboxFrames } from './inbox-frames';
 
 /** Frames the gateway does not serve yet answer with this, instead of being silently ignored. */
-const NOT_YET = new Set(['subscribe', 'unsubscribe', 'read', 'history']);
+const NOT_YET = new Set(['subscribe', 'unsubscribe']);
 
 /**
- * Handles one client frame. Bad input gets an `error` frame and the connection stays; nothing here
+ * Routes one client frame. Bad input gets an `error` frame and the connection stays; nothing here
  * may throw into uWS.
  */
 export class ClientFrames {
@@ -15,8 +16,9 @@ export class ClientFrames {
 
   constructor(
     private readonly cursors: CursorWriter,
+    private readonly inbox: InboxFrames,
+    private readonly sender: FrameSender,
     private readonly metrics: GatewayMetrics,
-    private readonly maxBackpressure: number,
   ) {}
 
   handle(s: Session, message: ArrayBuffer): void {
@@ -24,52 +26,58 @@ export class ClientFrames {
     try {
       frame = JSON.parse(this.decoder.decode(message));
     } catch {
-      return this.error(s, 'bad_request', 'frame is not valid UTF-8 JSON');
+      return this.sender.error(s, 'bad_request', 'frame is not valid UTF-8 JSON');
     }
     if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
-      return this.error(s, 'bad_request', 'frame must be a JSON object');
+      return this.sender.error(s, 'bad_request', 'frame must be a JSON object');
     }
     const f = frame as Record<string, unknown>;
     const ref = typeof f.ref === 'string' && f.ref.length <= 64 ? f.ref : undefined;
     switch (f.type) {
       case 'ping':
-        return this.send(s, ref === undefined ? { type: 'pong' } : { type: 'pong', ref });
+        return this.sender.send(
+          s,
+          JSON.stringify(ref === undefined ? { type: 'pong' } : { type: 'pong', ref }),
+        );
       case 'ack':
         return this.ack(s, f.seq, ref);
+      case 'read':
+        return void this.inbox.read(s, f, ref);
+      case 'history':
+        return void this.inbox.history(s, f, ref);
       default:
         if (typeof f.type === 'string' && NOT_YET.has(f.type)) {
-          return this.error(s, 'bad_request', `"${f.type}" is not supported by this gateway version`, ref);
+          return this.sender.error(
+            s,
+            'bad_request',
+            `"${f.type}" is not supported by this gateway version`,
+            ref,
+          );
         }
-        return this.error(s, 'bad_request', `unknown frame type ${JSON.stringify(f.type ?? null)}`, ref);
+        return this.sender.error(
+          s,
+          'bad_request',
+          `unknown frame type ${JSON.stringify(f.type ?? null)}`,
+          ref,
+        );
     }
   }
 
   private ack(s: Session, seq: unknown, ref: string | undefined): void {
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-      return this.error(s, 'bad_request', 'ack needs seq: a non-negative integer', ref);
+      return this.sender.error(s, 'bad_request', 'ack needs seq: a non-negative integer', ref);
     }
-    if (seq > s.sentSeq)
-      return this.error(s, 'bad_request', `cannot ack seq ${seq}: only ${s.sentSeq} was delivered`, ref);
+    if (seq > s.sentSeq) {
+      return this.sender.error(
+        s,
+        'bad_request',
+        `cannot ack seq ${seq}: only ${s.sentSeq} was delivered`,
+        ref,
+      );
+    }
     if (seq <= s.ackedSeq) return;
     s.ackedSeq = seq;
     this.metrics.acks.inc();
     this.cursors.record(s.userId, s.deviceId, seq);
-  }
-
-  private error(s: Session, code: ErrorCode, message: string, ref?: string): void {
-    this.send(
-      s,
-      ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref },
-    );
-  }
-
-  private send(s: Session, frame: object): void {
-    const ws = s.ws;
-    if (!ws || s.closed) return;
-    ws.send(JSON.stringify(frame), false);
-    if (ws.getBufferedAmount() > this.maxBackpressure) {
-      s.closed = true;
-      ws.end(CloseCode.SlowConsumer, 'send buffer over limit');
-    }
   }
 }

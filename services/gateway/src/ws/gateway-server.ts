@@ -12,7 +12,7 @@ import type { JwtVerifier } from '@notify/auth';
 import { DeliveryHeader, DeliveryKind, userRoutingKey } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 import { CloseCode, type ReadyFrame, type ReconnectFrame } from '@notify/protocol';
-import type { CursorsRepository, NotificationsRepository } from '@notify/store';
+import type { NotificationsRepository } from '@notify/store';
 import type { GatewayConfig } from '../config/gateway.config';
 import type { UserDelivery } from '../delivery/user-delivery';
 import type { NodeQueue } from '../delivery/node-queue';
@@ -22,6 +22,7 @@ import { newSession, type Session } from '../session/session';
 import type { SessionRegistry } from '../session/session-registry';
 import { authorizeUpgrade } from './upgrade-auth';
 import type { ClientFrames } from './client-frames';
+import type { InboxFrames } from './inbox-frames';
 
 /** Longest delay Node's timers accept; tokens expiring later are checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -40,8 +41,8 @@ export interface GatewayDeps {
   nodeQueue: NodeQueue;
   delivery: UserDelivery;
   frames: ClientFrames;
+  inbox: InboxFrames;
   notifications: NotificationsRepository;
-  cursors: CursorsRepository;
   metrics: GatewayMetrics;
   log: JsonLogger;
   /** Whether the node may take traffic (broker and store reachable). */
@@ -85,12 +86,22 @@ export class GatewayServer {
   /** A message from the node queue. */
   dispatch(message: ConsumeMessage): void {
     const headers = message.properties.headers ?? {};
-    if (message.properties.type !== DeliveryKind.Notification) return;
     const sessions = this.d.registry.forUser(String(headers[DeliveryHeader.userId]));
     if (!sessions) return;
-    this.d.delivery.live(sessions, Number(headers[DeliveryHeader.seq]), message.content);
-    const acceptedAt = Number(headers[DeliveryHeader.acceptedAt]);
-    if (acceptedAt > 0) this.d.metrics.latency.observe((Date.now() - acceptedAt) / 1000);
+    switch (message.properties.type) {
+      case DeliveryKind.Notification: {
+        this.d.delivery.live(sessions, Number(headers[DeliveryHeader.seq]), message.content);
+        const acceptedAt = Number(headers[DeliveryHeader.acceptedAt]);
+        if (acceptedAt > 0) this.d.metrics.latency.observe((Date.now() - acceptedAt) / 1000);
+        return;
+      }
+      case DeliveryKind.Read:
+        return this.d.inbox.deliverRead(
+          sessions,
+          Number(headers[DeliveryHeader.readVersion]),
+          message.content,
+        );
+    }
   }
 
   /** After a broker reconnect, live messages may be missing: every socket checks the store. */
@@ -152,16 +163,15 @@ export class GatewayServer {
     try {
       await this.d.nodeQueue.acquire(userRoutingKey(s.userId));
       if (s.closed) return;
-      const [state, cursor] = await Promise.all([
-        this.d.notifications.streamState(s.userId),
-        s.since === null ? this.d.cursors.get(s.userId, s.deviceId) : Promise.resolve(null),
-      ]);
+      const state = await this.d.notifications.sessionState(s.userId, s.deviceId);
+      const cursor = state.cursor;
       if (s.closed || !s.ws) return;
       // A resume point beyond the newest seq (a client from another database) would swallow
       // future notifications as duplicates.
       s.sentSeq = Math.min(s.since ?? cursor ?? state.lastSeq, state.lastSeq);
       s.ackedSeq = Math.min(cursor ?? 0, s.sentSeq);
       s.targetSeq = Math.max(s.targetSeq, state.lastSeq);
+      s.readVersion = Math.max(s.readVersion, state.readVersion);
       const ready: ReadyFrame = {
         type: 'ready',
         userId: s.userId,
@@ -173,7 +183,9 @@ export class GatewayServer {
       };
       const ws = s.ws;
       ws.cork(() => ws.send(JSON.stringify(ready), false));
-      await this.d.delivery.catchUp(s);
+      // Most sockets resume with nothing to replay: then no query, straight to live.
+      if (s.targetSeq > s.sentSeq) await this.d.delivery.catchUp(s);
+      else s.catchingUp = false;
     } catch (err) {
       this.d.log.error('session start failed', { userId: s.userId, error: err });
       if (!s.closed) s.ws?.end(CloseCode.InternalError, 'temporarily unavailable');
@@ -230,6 +242,10 @@ export class GatewayServer {
     let aborted = false;
     res.onAborted(() => (aborted = true));
     this.d.metrics.bindings.set(this.d.nodeQueue.boundKeys);
+    let buffered = 0;
+    for (const session of this.d.registry.all())
+      if (session.ws && !session.closed) buffered += session.ws.getBufferedAmount();
+    this.d.metrics.sendBufferBytes.set(buffered);
     this.d.metrics.registry.metrics().then((text) => {
       if (aborted) return;
       res.cork(() => res.writeHeader('content-type', this.d.metrics.registry.contentType).end(text));

@@ -17,6 +17,8 @@ export class IngestConfig {
     readonly dbPoolSize: number,
     readonly migrateOnStart: boolean,
     readonly publishTimeoutMs: number,
+    /** 0 disables the job (another instance or an external job does it). */
+    readonly retentionIntervalMs: number,
   ) {}
 }
 
@@ -25,7 +27,10 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
   const apiKeys = env.list('NOTIFY_API_KEYS', []);
   if (apiKeys.length === 0) apiKeys.push(env.secret('NOTIFY_API_KEYS', DEV_API_KEY));
   if (env.production && apiKeys.some((key) => key.length < MIN_PRODUCTION_API_KEY_LENGTH)) {
-    throw new ConfigError('NOTIFY_API_KEYS', `keys must be at least ${MIN_PRODUCTION_API_KEY_LENGTH} characters in production`);
+    throw new ConfigError(
+      'NOTIFY_API_KEYS',
+      `keys must be at least ${MIN_PRODUCTION_API_KEY_LENGTH} characters in production`,
+    );
   }
   return new IngestConfig(
     env.url('NOTIFY_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
@@ -38,5 +43,6 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     env.bool('NOTIFY_MIGRATE_ON_START', true),
     env.int('NOTIFY_PUBLISH_TIMEOUT_MS', 5_000, 100, 120_000),
+    env.int('NOTIFY_RETENTION_INTERVAL_MS', 60_000, 0, 24 * 3600 * 1000),
   );
 }
