@@ -33,7 +33,7 @@ export function spawnService(
 ): ServiceProcess {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'services', name, 'src', 'main.js')], {
     cwd: ROOT,
-    env: { ...process.env, NOTIFY_LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

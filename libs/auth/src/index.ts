@@ -1,2 +1,3 @@
+export * from './token-rejected.error';
 export * from './jwt-verifier';
 export * from './api-keys';

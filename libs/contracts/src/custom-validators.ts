@@ -1,3 +1,4 @@
+import { isValidChannelName } from '@notify/protocol';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 
 /** Bounds a JSON value by its serialised UTF-8 size, which is what travels and is stored. */
@@ -36,6 +37,24 @@ export function IsAbsentWith(other: string, options?: ValidationOptions): Proper
         validate(value: unknown, args): boolean {
           return value === undefined || (args?.object as Record<string, unknown>)[other] === undefined;
         },
+      },
+    });
+  };
+}
+
+/** Channel names: dot-separated words (see @notify/protocol's CHANNEL_NAME_PATTERN). */
+export function IsChannelName(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'isChannelName',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: {
+        message: '$property must be dot-separated words of letters, digits, _ and - (at most 200 characters)',
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown): boolean => typeof value === 'string' && isValidChannelName(value),
       },
     });
   };

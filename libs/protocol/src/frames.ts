@@ -134,3 +134,23 @@ export type ServerFrameMap = { [F in ServerFrame as F['type']]: F };
 export function encodeNotificationFrame(payload: NotificationPayload): string {
   return JSON.stringify({ type: 'notification', ...payload });
 }
+
+export interface ChannelMessagePayload {
+  channel: string;
+  offset: number;
+  id: string;
+  data: unknown;
+  createdAt: string;
+}
+
+/** The `message` frame's JSON, as gateways send it and ingest publishes it. */
+export function encodeMessageFrame(m: ChannelMessagePayload): string {
+  return JSON.stringify({
+    type: 'message',
+    channel: m.channel,
+    offset: m.offset,
+    id: m.id,
+    data: m.data,
+    createdAt: m.createdAt,
+  });
+}

@@ -8,3 +8,4 @@ export * from './transactions';
 export * from './ping';
 export * from './inbox.repository';
 export * from './retention';
+export * from './channels.repository';

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
+import { ChannelsRepository, type ChannelHistoryWindow } from './channels.repository';
 import { IDEMPOTENCY_WINDOW_HOURS } from './notifications.repository';
 
 /** Any constant works; it only has to be the same in every process that runs retention. */
@@ -10,18 +11,25 @@ export interface RetentionResult {
   ran: boolean;
   expiredNotifications: number;
   idempotencyKeys: number;
+  channelMessages: number;
 }
 
 /**
- * Deletes expired notifications and idempotency keys past their window, in bounded batches. Guarded
+ * Deletes expired notifications, idempotency keys past their window and channel messages outside the
+ * history window, in bounded batches. Guarded
  * by an advisory lock, so with several ingest instances one does the work and the others skip.
  */
-export async function runRetention(db: Db, maxBatches = 20): Promise<RetentionResult> {
+export async function runRetention(
+  db: Db,
+  channelWindow: ChannelHistoryWindow,
+  maxBatches = 20,
+): Promise<RetentionResult> {
   return db.connection().execute(async (conn) => {
     const lock = await sql<{
       locked: boolean;
     }>`SELECT pg_try_advisory_lock(${RETENTION_LOCK_KEY}) AS locked`.execute(conn);
-    if (!lock.rows[0]?.locked) return { ran: false, expiredNotifications: 0, idempotencyKeys: 0 };
+    if (!lock.rows[0]?.locked)
+      return { ran: false, expiredNotifications: 0, idempotencyKeys: 0, channelMessages: 0 };
     try {
       const expiredNotifications = await deleteInBatches(maxBatches, async () => {
         const r = await sql`
@@ -40,7 +48,8 @@ export async function runRetention(db: Db, maxBatches = 20): Promise<RetentionRe
         );
         return Number(r.numAffectedRows ?? 0);
       });
-      return { ran: true, expiredNotifications, idempotencyKeys };
+      const channelMessages = await new ChannelsRepository(db).trim(channelWindow);
+      return { ran: true, expiredNotifications, idempotencyKeys, channelMessages };
     } finally {
       await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK_KEY})`.execute(conn);
     }

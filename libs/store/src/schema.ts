@@ -36,9 +36,16 @@ export interface DeviceCursorsTable {
   updated_at: Generated<Date>;
 }
 
+export interface ChannelStreamsTable {
+  channel: string;
+  last_offset: number;
+  trimmed_offset: Generated<number>;
+}
+
 export interface Database {
   user_streams: UserStreamsTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
   device_cursors: DeviceCursorsTable;
+  channel_streams: ChannelStreamsTable;
 }

@@ -7,6 +7,7 @@ import {
   migrateToLatest,
   InboxRepository,
   NotificationsRepository,
+  ChannelsRepository,
   pingDatabase,
 } from '@notify/store';
 import { loadGatewayConfig } from './config/gateway.config';
@@ -19,6 +20,8 @@ import { SessionRegistry } from './session/session-registry';
 import { ClientFrames } from './ws/client-frames';
 import { FrameSender } from './ws/frame-sender';
 import { InboxFrames } from './ws/inbox-frames';
+import { ChannelFanout } from './channels/channel-fanout';
+import { ChannelFrames } from './channels/channel-frames';
 import { GatewayServer } from './ws/gateway-server';
 
 function loadUwsOrExit(): { uws: UwsModule; binary: string } {
@@ -48,7 +51,8 @@ async function main(): Promise<void> {
   const notifications = new NotificationsRepository(db);
   const cursors = new CursorsRepository(db);
   const cursorWriter = new CursorWriter(cursors, config.ackFlushMs, log);
-  const delivery = new UserDelivery(notifications, config.maxBackpressureBytes, metrics, log);
+  const sender = new FrameSender(config.maxBackpressureBytes, () => metrics.slowConsumerCloses.inc());
+  const delivery = new UserDelivery(notifications, sender, metrics, log);
   let server: GatewayServer | null = null;
   const nodeQueue = new NodeQueue({
     amqpUrl: config.amqpUrl,
@@ -58,22 +62,30 @@ async function main(): Promise<void> {
     onMessage: (message) => server?.dispatch(message),
     onResync: () => server?.resyncAll(),
   });
-  const sender = new FrameSender(config.maxBackpressureBytes);
   const inbox = new InboxFrames(new InboxRepository(db), nodeQueue, registry, sender, log);
-  server = new GatewayServer({
-    config,
-    uws,
-    verifier: new JwtVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
-    registry,
-    nodeQueue,
-    delivery,
-    frames: new ClientFrames(cursorWriter, inbox, sender, metrics),
-    inbox,
-    notifications,
-    metrics,
-    log,
-    dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),
-  });
+  const app = uws.App();
+  const channels = new ChannelsRepository(db);
+  const fanout = new ChannelFanout(app, channels, nodeQueue, metrics, log);
+  const channelFrames = new ChannelFrames(fanout, channels, sender, config.maxSubscriptions, log);
+  server = new GatewayServer(
+    {
+      config,
+      uws,
+      verifier: new JwtVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
+      registry,
+      nodeQueue,
+      delivery,
+      frames: new ClientFrames(cursorWriter, inbox, channelFrames, sender, metrics),
+      inbox,
+      fanout,
+      channelFrames,
+      notifications,
+      metrics,
+      log,
+      dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),
+    },
+    app,
+  );
 
   const port = await server.listen();
   log.info('listening', {

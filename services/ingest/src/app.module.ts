@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { AmqpTransportModule } from './amqp-transport/amqp-transport.module';
+import { ChannelsModule } from './channels/channels.module';
 import { ConfigModule } from './config/config.module';
 import type { IngestConfig } from './config/ingest.config';
 import { HealthModule } from './health/health.module';
@@ -20,6 +21,7 @@ export class AppModule implements NestModule {
         DatabaseModule,
         AmqpModule,
         NotificationsModule,
+        ChannelsModule,
         AmqpTransportModule,
         HealthModule,
         RetentionModule,

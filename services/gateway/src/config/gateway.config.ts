@@ -21,6 +21,7 @@ export interface GatewayConfig {
   /** How long a user's routing key stays bound after their last socket left, to absorb reconnects. */
   unbindLingerMs: number;
   ackFlushMs: number;
+  maxSubscriptions: number;
   dbPoolSize: number;
   migrateOnStart: boolean;
 }
@@ -55,6 +56,7 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     drainMs: env.int('NOTIFY_DRAIN_MS', 10_000, 0, 300_000),
     unbindLingerMs: env.int('NOTIFY_UNBIND_LINGER_MS', 2_000, 0, 600_000),
     ackFlushMs: env.int('NOTIFY_ACK_FLUSH_MS', 200, 10, 10_000),
+    maxSubscriptions: env.int('NOTIFY_MAX_SUBSCRIPTIONS', 100, 1, 10_000),
     dbPoolSize: env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     migrateOnStart: env.bool('NOTIFY_MIGRATE_ON_START', true),
   };

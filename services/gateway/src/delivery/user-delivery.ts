@@ -3,6 +3,7 @@ import { toPayload, type NotificationsRepository } from '@notify/store';
 import type { JsonLogger } from '@notify/logging';
 import type { Session } from '../session/session';
 import type { GatewayMetrics } from '../http/metrics';
+import type { FrameSender } from '../ws/frame-sender';
 
 const REPLAY_PAGE = 500;
 
@@ -16,7 +17,7 @@ const REPLAY_PAGE = 500;
 export class UserDelivery {
   constructor(
     private readonly notifications: NotificationsRepository,
-    private readonly maxBackpressure: number,
+    private readonly sender: FrameSender,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
   ) {}
@@ -71,21 +72,11 @@ export class UserDelivery {
     }
   }
 
-  /** Returns false when the socket was closed for being too slow. */
+  /** Returns false when the socket is gone or was closed for being too slow. */
   private write(s: Session, frame: Uint8Array | string, seq: number): boolean {
-    const ws = s.ws;
-    if (!ws || s.closed) return false;
-    ws.cork(() => ws.send(frame, false));
+    if (!this.sender.send(s, frame)) return false;
     s.sentSeq = seq;
     this.metrics.delivered.inc();
-    // uWS keeps buffering past maxBackpressure for direct sends; bound it ourselves and let the
-    // client resume from its cursor rather than hold unbounded memory for it.
-    if (ws.getBufferedAmount() > this.maxBackpressure) {
-      this.metrics.slowConsumerCloses.inc();
-      s.closed = true;
-      ws.end(CloseCode.SlowConsumer, 'send buffer over limit');
-      return false;
-    }
     return true;
   }
 }

@@ -43,6 +43,16 @@ export class GatewayMetrics {
     help: 'Live gaps filled from the store',
     registers: [this.registry],
   });
+  readonly channelPublishes = new Counter({
+    name: 'notify_gateway_channel_publishes_total',
+    help: 'Channel messages published to local topics (one per message per node)',
+    registers: [this.registry],
+  });
+  readonly channels = new Gauge({
+    name: 'notify_gateway_channels',
+    help: 'Channels with local subscribers',
+    registers: [this.registry],
+  });
   readonly acks = new Counter({
     name: 'notify_gateway_acks_total',
     help: 'Ack frames accepted',

@@ -1,4 +1,5 @@
 import type { WebSocket } from 'uWebSockets.js';
+import type { ChannelNode } from '../channels/channel-fanout';
 
 /**
  * Per-socket state, stored as the socket's uWS user data. Copied out of the upgrade request
@@ -29,6 +30,8 @@ export interface Session {
   readVersion: number;
   closed: boolean;
   expiryTimer: NodeJS.Timeout | null;
+  /** Channel subscriptions; `active` once the socket is on the channel's topic. */
+  subscriptions: Map<string, { node: ChannelNode; active: boolean }>;
 }
 
 export function newSession(fields: {
@@ -49,5 +52,6 @@ export function newSession(fields: {
     readVersion: 0,
     closed: false,
     expiryTimer: null,
+    subscriptions: new Map(),
   };
 }

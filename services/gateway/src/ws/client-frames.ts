@@ -3,9 +3,7 @@ import type { CursorWriter } from '../delivery/cursor-writer';
 import type { GatewayMetrics } from '../http/metrics';
 import type { FrameSender } from './frame-sender';
 import type { InboxFrames } from './inbox-frames';
-
-/** Frames the gateway does not serve yet answer with this, instead of being silently ignored. */
-const NOT_YET = new Set(['subscribe', 'unsubscribe']);
+import type { ChannelFrames } from '../channels/channel-frames';
 
 /**
  * Routes one client frame. Bad input gets an `error` frame and the connection stays; nothing here
@@ -17,6 +15,7 @@ export class ClientFrames {
   constructor(
     private readonly cursors: CursorWriter,
     private readonly inbox: InboxFrames,
+    private readonly channels: ChannelFrames,
     private readonly sender: FrameSender,
     private readonly metrics: GatewayMetrics,
   ) {}
@@ -35,25 +34,19 @@ export class ClientFrames {
     const ref = typeof f.ref === 'string' && f.ref.length <= 64 ? f.ref : undefined;
     switch (f.type) {
       case 'ping':
-        return this.sender.send(
-          s,
-          JSON.stringify(ref === undefined ? { type: 'pong' } : { type: 'pong', ref }),
-        );
+        this.sender.send(s, JSON.stringify(ref === undefined ? { type: 'pong' } : { type: 'pong', ref }));
+        return;
       case 'ack':
         return this.ack(s, f.seq, ref);
       case 'read':
         return void this.inbox.read(s, f, ref);
       case 'history':
         return void this.inbox.history(s, f, ref);
+      case 'subscribe':
+        return void this.channels.subscribe(s, f, ref);
+      case 'unsubscribe':
+        return this.channels.unsubscribe(s, f, ref);
       default:
-        if (typeof f.type === 'string' && NOT_YET.has(f.type)) {
-          return this.sender.error(
-            s,
-            'bad_request',
-            `"${f.type}" is not supported by this gateway version`,
-            ref,
-          );
-        }
         return this.sender.error(
           s,
           'bad_request',

@@ -20,9 +20,11 @@ import type { GatewayMetrics } from '../http/metrics';
 import type { UwsModule } from '../runtime/native-uws';
 import { newSession, type Session } from '../session/session';
 import type { SessionRegistry } from '../session/session-registry';
-import { authorizeUpgrade } from './upgrade-auth';
+import { authorizeUpgrade, authorizeUpgradeSync, type UpgradeDecision } from './upgrade-auth';
 import type { ClientFrames } from './client-frames';
 import type { InboxFrames } from './inbox-frames';
+import type { ChannelFanout } from '../channels/channel-fanout';
+import type { ChannelFrames } from '../channels/channel-frames';
 
 /** Longest delay Node's timers accept; tokens expiring later are checked again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -42,6 +44,8 @@ export interface GatewayDeps {
   delivery: UserDelivery;
   frames: ClientFrames;
   inbox: InboxFrames;
+  fanout: ChannelFanout;
+  channelFrames: ChannelFrames;
   notifications: NotificationsRepository;
   metrics: GatewayMetrics;
   log: JsonLogger;
@@ -55,17 +59,22 @@ export class GatewayServer {
   private listenSocket: us_listen_socket | null = null;
   private draining = false;
 
-  constructor(private readonly d: GatewayDeps) {
-    this.app = d.uws.App();
+  constructor(
+    private readonly d: GatewayDeps,
+    app: TemplatedApp,
+  ) {
+    this.app = app;
     this.app.ws<Session>('/v1/ws', {
       maxPayloadLength: Math.max(UWS_MIN_PAYLOAD, d.config.maxPayloadBytes * UWS_PAYLOAD_HEADROOM),
       maxBackpressure: d.config.maxBackpressureBytes,
+      // Without it a topic publish silently skips a subscriber over the limit: a gap nobody sees.
+      closeOnBackpressureLimit: 1,
       idleTimeout: d.config.idleTimeoutSeconds,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => this.upgrade(res, req, context),
       open: (ws) => this.guard(() => this.open(ws)),
       message: (ws, message) => this.guard(() => this.message(ws, message)),
-      close: (ws) => this.guard(() => this.close(ws)),
+      close: (ws, code) => this.guard(() => this.close(ws, code)),
     });
     this.app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok', node: d.config.nodeId }));
     this.app.get('/readyz', (res) => this.readyz(res));
@@ -86,6 +95,14 @@ export class GatewayServer {
   /** A message from the node queue. */
   dispatch(message: ConsumeMessage): void {
     const headers = message.properties.headers ?? {};
+    if (message.properties.type === DeliveryKind.ChannelMessage) {
+      this.d.fanout.live(
+        String(headers[DeliveryHeader.channel]),
+        Number(headers[DeliveryHeader.offset]),
+        message.content,
+      );
+      return;
+    }
     const sessions = this.d.registry.forUser(String(headers[DeliveryHeader.userId]));
     if (!sessions) return;
     switch (message.properties.type) {
@@ -107,6 +124,7 @@ export class GatewayServer {
   /** After a broker reconnect, live messages may be missing: every socket checks the store. */
   resyncAll(): void {
     for (const s of this.d.registry.all()) if (!s.catchingUp && !s.closed) void this.d.delivery.catchUp(s);
+    this.d.fanout.resyncAll();
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void {
@@ -125,28 +143,53 @@ export class GatewayServer {
       this.d.metrics.rejectedUpgrades.inc({ reason: 'draining' });
       return json(res, '503 Service Unavailable', { error: 'node is draining; reconnect' });
     }
+    if (this.d.verifier.synchronous) {
+      // Decided and upgraded inside uWS' own (corked) handler: no async upgrade, see verifyHs256.
+      this.completeUpgrade(
+        res,
+        authorizeUpgradeSync(request, this.d.verifier, this.d.config.allowedOrigins),
+        key,
+        protocol,
+        extensions,
+        context,
+        false,
+      );
+      return;
+    }
     authorizeUpgrade(request, this.d.verifier, this.d.config.allowedOrigins).then(
       (decision) => {
-        if (aborted) return;
-        if (!decision.ok) {
-          this.d.metrics.rejectedUpgrades.inc({ reason: decision.reason });
-          return json(res, decision.status, { error: decision.reason });
-        }
-        const session = newSession({
-          userId: decision.token.userId,
-          deviceId: decision.deviceId,
-          connectionId: randomUUID(),
-          expiresAt: decision.token.expiresAt,
-          channels: decision.token.channels,
-          since: decision.since,
-        });
-        res.cork(() => res.upgrade(session, key, protocol, extensions, context));
+        if (!aborted) this.completeUpgrade(res, decision, key, protocol, extensions, context, true);
       },
       (err: unknown) => {
         this.d.log.error('upgrade failed', { error: err });
         if (!aborted) json(res, '500 Internal Server Error', { error: 'internal' });
       },
     );
+  }
+
+  private completeUpgrade(
+    res: HttpResponse,
+    decision: UpgradeDecision,
+    key: string,
+    protocol: string,
+    extensions: string,
+    context: us_socket_context_t,
+    fromAsync: boolean,
+  ): void {
+    if (!decision.ok) {
+      this.d.metrics.rejectedUpgrades.inc({ reason: decision.reason });
+      return json(res, decision.status, { error: decision.reason });
+    }
+    const session = newSession({
+      userId: decision.token.userId,
+      deviceId: decision.deviceId,
+      connectionId: randomUUID(),
+      expiresAt: decision.token.expiresAt,
+      channels: decision.token.channels,
+      since: decision.since,
+    });
+    if (fromAsync) res.cork(() => res.upgrade(session, key, protocol, extensions, context));
+    else res.upgrade(session, key, protocol, extensions, context);
   }
 
   private open(ws: WebSocket<Session>): void {
@@ -202,13 +245,21 @@ export class GatewayServer {
     this.d.frames.handle(s, message);
   }
 
-  private close(ws: WebSocket<Session>): void {
+  private close(ws: WebSocket<Session>, code: number): void {
     const s = ws.getUserData();
+    this.d.log.debug('socket closed', {
+      userId: s.userId,
+      deviceId: s.deviceId,
+      code,
+      sentSeq: s.sentSeq,
+      catchingUp: s.catchingUp,
+    });
     s.closed = true;
     s.ws = null;
     if (s.expiryTimer) clearTimeout(s.expiryTimer);
     this.d.metrics.connections.dec();
     if (this.d.registry.remove(s)) this.d.metrics.users.dec();
+    this.d.channelFrames.closed(s);
     // Every socket acquired the user's key once in start(); the binding goes when the count is 0.
     this.d.nodeQueue.release(userRoutingKey(s.userId));
   }
@@ -246,6 +297,7 @@ export class GatewayServer {
     for (const session of this.d.registry.all())
       if (session.ws && !session.closed) buffered += session.ws.getBufferedAmount();
     this.d.metrics.sendBufferBytes.set(buffered);
+    this.d.metrics.channels.set(this.d.fanout.activeChannels);
     this.d.metrics.registry.metrics().then((text) => {
       if (aborted) return;
       res.cork(() => res.writeHeader('content-type', this.d.metrics.registry.contentType).end(text));

@@ -45,7 +45,8 @@ export class InboxFrames {
     const body = JSON.stringify(frame);
     if (change.ids.length === 0) {
       // Nothing changed: only the asking socket hears back, with the current count.
-      return this.sender.send(s, body);
+      this.sender.send(s, body);
+      return;
     }
     this.deliverRead(this.registry.forUser(s.userId) ?? [], change.version, body);
     this.nodeQueue

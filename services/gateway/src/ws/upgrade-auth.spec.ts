@@ -2,7 +2,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { JwtVerifier } from '@notify/auth';
-import { authorizeUpgrade } from './upgrade-auth';
+import { authorizeUpgrade as authorizeAsync, authorizeUpgradeSync } from './upgrade-auth';
+
+// Both paths must decide alike; the spec runs every case through each.
+const authorizeUpgrade: typeof authorizeAsync = async (req, v, origins) => {
+  const sync = authorizeUpgradeSync(req, v, origins);
+  const viaAsync = await authorizeAsync(req, v, origins);
+  assert.deepEqual(sync, viaAsync);
+  return sync;
+};
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123';
 const verifier = new JwtVerifier({ secret: SECRET });

@@ -7,19 +7,20 @@ export interface UpgradeRequest {
   query: string;
 }
 
-export type UpgradeDecision =
-  | { ok: true; token: VerifiedToken; deviceId: string; since: number | null }
-  | { ok: false; status: '400 Bad Request' | '401 Unauthorized' | '403 Forbidden'; reason: string };
+type Rejection = {
+  ok: false;
+  status: '400 Bad Request' | '401 Unauthorized' | '403 Forbidden';
+  reason: string;
+};
 
-/**
- * Decides an upgrade from what was copied out of the request: Origin allow-list, device id, resume
- * point and token (Authorization header, or `token` query parameter for browsers).
- */
-export async function authorizeUpgrade(
-  req: UpgradeRequest,
-  verifier: JwtVerifier,
-  allowedOrigins: readonly string[],
-): Promise<UpgradeDecision> {
+export type UpgradeDecision =
+  { ok: true; token: VerifiedToken; deviceId: string; since: number | null } | Rejection;
+
+/** What can be decided without the token: Origin allow-list, device id, resume point. */
+type RequestCheck =
+  { ok: true; bearer: string | undefined; deviceId: string; since: number | null } | Rejection;
+
+function checkRequest(req: UpgradeRequest, allowedOrigins: readonly string[]): RequestCheck {
   if (allowedOrigins.length > 0 && req.origin && !allowedOrigins.includes(req.origin)) {
     return { ok: false, status: '403 Forbidden', reason: 'origin not allowed' };
   }
@@ -35,16 +36,57 @@ export async function authorizeUpgrade(
   const sinceParam = params.get('since');
   let since: number | null = null;
   if (sinceParam !== null) {
-    if (!/^\d{1,15}$/.test(sinceParam))
+    if (!/^\d{1,15}$/.test(sinceParam)) {
       return { ok: false, status: '400 Bad Request', reason: 'since must be a seq (integer ≥ 0)' };
+    }
     since = Number(sinceParam);
   }
-  const bearer = /^Bearer\s+(\S+)$/i.exec(req.authorization)?.[1];
+  // Header first; `token` in the query is for browsers, which cannot set headers on WebSockets.
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.authorization)?.[1] ?? params.get('token') ?? undefined;
+  return { ok: true, bearer, deviceId, since };
+}
+
+function rejectToken(err: unknown): Rejection {
+  const reason = err instanceof TokenRejectedError ? `token ${err.problem}` : 'token invalid';
+  return { ok: false, status: '401 Unauthorized', reason };
+}
+
+/** Decides an upgrade at once; only for a verifier that is `synchronous` (shared secret). */
+export function authorizeUpgradeSync(
+  req: UpgradeRequest,
+  verifier: JwtVerifier,
+  allowedOrigins: readonly string[],
+): UpgradeDecision {
+  const check = checkRequest(req, allowedOrigins);
+  if (!check.ok) return check;
   try {
-    const token = await verifier.verify(bearer ?? params.get('token') ?? undefined);
-    return { ok: true, token, deviceId, since };
+    return {
+      ok: true,
+      token: verifier.verifySync(check.bearer),
+      deviceId: check.deviceId,
+      since: check.since,
+    };
   } catch (err) {
-    const reason = err instanceof TokenRejectedError ? `token ${err.problem}` : 'token invalid';
-    return { ok: false, status: '401 Unauthorized', reason };
+    return rejectToken(err);
+  }
+}
+
+/** Decides an upgrade with any verifier (JWKS keys may have to be fetched). */
+export async function authorizeUpgrade(
+  req: UpgradeRequest,
+  verifier: JwtVerifier,
+  allowedOrigins: readonly string[],
+): Promise<UpgradeDecision> {
+  const check = checkRequest(req, allowedOrigins);
+  if (!check.ok) return check;
+  try {
+    return {
+      ok: true,
+      token: await verifier.verify(check.bearer),
+      deviceId: check.deviceId,
+      since: check.since,
+    };
+  } catch (err) {
+    return rejectToken(err);
   }
 }

@@ -1,7 +1,15 @@
-import { SendNotificationDto, describeFieldErrors, validatePlain } from '@notify/contracts';
+import {
+  AmqpChannelMessageDto,
+  SendNotificationDto,
+  describeFieldErrors,
+  validatePlain,
+} from '@notify/contracts';
+import { isValidChannelName } from '@notify/protocol';
 
 export type ParsedIngestMessage =
-  { kind: 'notification'; dto: SendNotificationDto } | { kind: 'invalid'; reason: string };
+  | { kind: 'notification'; dto: SendNotificationDto }
+  | { kind: 'channel'; channel: string; dto: AmqpChannelMessageDto }
+  | { kind: 'invalid'; reason: string };
 
 const NOTIFICATION_PREFIX = 'notification.';
 const CHANNEL_PREFIX = 'channel.';
@@ -31,7 +39,19 @@ export async function parseIngestMessage(
       : { kind: 'invalid', reason: `validation failed: ${describeFieldErrors(result.errors)}` };
   }
   if (routingKey.startsWith(CHANNEL_PREFIX)) {
-    return { kind: 'invalid', reason: 'channel messages are not accepted by this ingest version' };
+    const channel = routingKey.slice(CHANNEL_PREFIX.length);
+    if (!isValidChannelName(channel))
+      return { kind: 'invalid', reason: `routing key "${routingKey}" names no valid channel` };
+    const result = await validatePlain(AmqpChannelMessageDto, body);
+    if (!result.ok)
+      return { kind: 'invalid', reason: `validation failed: ${describeFieldErrors(result.errors)}` };
+    if (result.value.channel !== undefined && result.value.channel !== channel) {
+      return {
+        kind: 'invalid',
+        reason: `body channel "${result.value.channel}" differs from routing key "${routingKey}"`,
+      };
+    }
+    return { kind: 'channel', channel, dto: result.value };
   }
   return {
     kind: 'invalid',

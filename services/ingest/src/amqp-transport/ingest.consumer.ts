@@ -4,6 +4,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import { JsonLogger } from '@notify/logging';
 import { IngestConfig } from '../config/ingest.config';
 import { isTransientStoreError } from '../infrastructure/transient-errors';
+import { PublishChannelMessageUseCase } from '../channels/publish-channel-message.use-case';
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { parseIngestMessage } from './ingest-message';
@@ -26,6 +27,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   constructor(
     private readonly config: IngestConfig,
     private readonly accept: AcceptNotificationsUseCase,
+    private readonly channels: PublishChannelMessageUseCase,
     private readonly deadLetters: DeadLetterPublisher,
   ) {}
 
@@ -59,7 +61,9 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     const messageId = message.properties.messageId as string | undefined;
     for (let attempt = 0; !this.draining; attempt++) {
       try {
-        await this.accept.execute(parsed.dto, messageId || undefined);
+        const key = messageId || undefined;
+        if (parsed.kind === 'notification') await this.accept.execute(parsed.dto, key);
+        else await this.channels.execute(parsed.channel, parsed.dto.data, key ?? parsed.dto.idempotencyKey);
         channel.ack(message);
         return;
       } catch (err) {

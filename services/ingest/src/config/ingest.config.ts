@@ -1,4 +1,5 @@
 import { ConfigError, EnvReader } from '@notify/config';
+import type { ChannelHistoryWindow } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
 /** Keeps placeholders (REPLACE_ME) and guessable keys out of production. */
@@ -19,6 +20,7 @@ export class IngestConfig {
     readonly publishTimeoutMs: number,
     /** 0 disables the job (another instance or an external job does it). */
     readonly retentionIntervalMs: number,
+    readonly channelHistory: ChannelHistoryWindow,
   ) {}
 }
 
@@ -44,5 +46,9 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     env.bool('NOTIFY_MIGRATE_ON_START', true),
     env.int('NOTIFY_PUBLISH_TIMEOUT_MS', 5_000, 100, 120_000),
     env.int('NOTIFY_RETENTION_INTERVAL_MS', 60_000, 0, 24 * 3600 * 1000),
+    {
+      maxMessages: env.int('NOTIFY_CHANNEL_HISTORY_SIZE', 1000, 1, 10_000_000),
+      maxAgeSeconds: env.int('NOTIFY_CHANNEL_HISTORY_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
+    },
   );
 }

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { createDatabase, NotificationsRepository, type Db } from '@notify/store';
+import { ChannelsRepository, createDatabase, NotificationsRepository, type Db } from '@notify/store';
 import { IngestConfig } from '../config/ingest.config';
 
 export const DATABASE = Symbol('DATABASE');
@@ -22,8 +22,9 @@ export const DATABASE = Symbol('DATABASE');
       inject: [DATABASE],
       useFactory: (db: Db) => new NotificationsRepository(db),
     },
+    { provide: ChannelsRepository, inject: [DATABASE], useFactory: (db: Db) => new ChannelsRepository(db) },
   ],
-  exports: [DATABASE, NotificationsRepository],
+  exports: [DATABASE, NotificationsRepository, ChannelsRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(DATABASE) private readonly db: Db) {}

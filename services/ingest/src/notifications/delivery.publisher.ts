@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import { DeliveryHeader, DeliveryKind, Topology, userRoutingKey } from '@notify/amqp';
-import { encodeNotificationFrame } from '@notify/protocol';
-import { toPayload, type StoredNotification } from '@notify/store';
+import { channelRoutingKey, DeliveryHeader, DeliveryKind, Topology, userRoutingKey } from '@notify/amqp';
+import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
+import { toPayload, type StoredChannelMessage, type StoredNotification } from '@notify/store';
 import { JsonLogger } from '@notify/logging';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 
@@ -50,5 +50,30 @@ export class DeliveryPublisher {
       });
     }
     return notifications.length - failed.length;
+  }
+
+  /** Fans a committed channel message out to the nodes with subscribers (`channel.<name>`). */
+  async publishChannelMessage(m: StoredChannelMessage, acceptedAt: number): Promise<boolean> {
+    try {
+      await this.channel.publish(
+        Topology.deliveryExchange,
+        channelRoutingKey(m.channel),
+        Buffer.from(encodeMessageFrame({ ...m, createdAt: m.createdAt.toISOString() })),
+        {
+          contentType: 'application/json',
+          type: DeliveryKind.ChannelMessage,
+          persistent: false,
+          headers: {
+            [DeliveryHeader.channel]: m.channel,
+            [DeliveryHeader.offset]: m.offset,
+            [DeliveryHeader.acceptedAt]: acceptedAt,
+          },
+        },
+      );
+      return true;
+    } catch (err) {
+      this.log.warn('channel publish not confirmed; gateways will recover from the store', { error: err });
+      return false;
+    }
   }
 }

@@ -6,6 +6,6 @@ import { NotificationsController } from './notifications.controller';
 @Module({
   controllers: [NotificationsController],
   providers: [AcceptNotificationsUseCase, DeliveryPublisher],
-  exports: [AcceptNotificationsUseCase],
+  exports: [AcceptNotificationsUseCase, DeliveryPublisher],
 })
 export class NotificationsModule {}

@@ -26,9 +26,11 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   runOnce(): Promise<void> {
-    this.running ??= runRetention(this.db)
+    this.running ??= runRetention(this.db, this.config.channelHistory)
       .then((result) => {
-        if (result.expiredNotifications || result.idempotencyKeys) this.log.info('retention', { ...result });
+        if (result.expiredNotifications || result.idempotencyKeys || result.channelMessages) {
+          this.log.info('retention', { ...result });
+        }
       })
       .catch((err: unknown) => this.log.warn('retention failed; next interval retries', { error: err }))
       .finally(() => (this.running = null));

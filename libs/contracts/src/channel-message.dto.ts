@@ -1,0 +1,25 @@
+import { IsDefined, IsOptional, IsString, Length } from 'class-validator';
+import { IsChannelName, MaxJsonBytes } from './custom-validators';
+import { MAX_DATA_BYTES, MAX_IDEMPOTENCY_KEY_LENGTH } from './send-notification.dto';
+
+/** Body of `POST /v1/channels/{channel}/messages`. */
+export class ChannelMessageDto {
+  /** Any JSON value, delivered as is to every subscriber. */
+  @IsDefined({ message: 'data is required' })
+  @MaxJsonBytes(MAX_DATA_BYTES)
+  data!: unknown;
+
+  /** Retrying with the same key within 24 h returns the first result and stores nothing new. */
+  @IsOptional()
+  @IsString()
+  @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
+  idempotencyKey?: string;
+}
+
+/** Body of AMQP messages routed `channel.<name>`; `channel` may be left out (it is in the key). */
+export class AmqpChannelMessageDto extends ChannelMessageDto {
+  @IsOptional()
+  @IsString()
+  @IsChannelName()
+  channel?: string;
+}

@@ -1,0 +1,28 @@
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ChannelMessageDto } from '@notify/contracts';
+import { ChannelNamePipe } from './channel-name.pipe';
+import {
+  PublishChannelMessageUseCase,
+  type AcceptedChannelMessage,
+} from './publish-channel-message.use-case';
+
+@ApiTags('channels')
+@ApiBearerAuth()
+@Controller('v1/channels')
+export class ChannelsController {
+  constructor(private readonly publish: PublishChannelMessageUseCase) {}
+
+  @Post(':channel/messages')
+  @HttpCode(202)
+  @ApiResponse({ status: 202, description: 'Committed: `{id, offset}`.' })
+  @ApiResponse({ status: 400, description: 'Bad channel name or body; `errors` lists every failing field.' })
+  @ApiResponse({ status: 401, description: 'Missing or unknown producer API key.' })
+  @ApiResponse({ status: 413, description: 'Body over NOTIFY_BODY_LIMIT_BYTES.' })
+  async send(
+    @Param('channel', new ChannelNamePipe()) channel: string,
+    @Body() dto: ChannelMessageDto,
+  ): Promise<AcceptedChannelMessage> {
+    return this.publish.execute(channel, dto.data, dto.idempotencyKey);
+  }
+}
