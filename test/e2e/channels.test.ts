@@ -18,7 +18,12 @@ describe('channels: authorized pub/sub with history and recovery, on two nodes',
   before(async () => {
     cluster = await startCluster({
       gateways: 2,
-      env: { NOTIFY_CHANNEL_HISTORY_SIZE: '5', NOTIFY_RETENTION_INTERVAL_MS: '200' },
+      // The churn test sends thousands of frames a second on a few connections.
+      env: {
+        NOTIFY_CHANNEL_HISTORY_SIZE: '5',
+        NOTIFY_RETENTION_INTERVAL_MS: '200',
+        NOTIFY_MAX_FRAMES_PER_SECOND: '100000',
+      },
     });
   });
   after(async () => cluster?.stop());

@@ -236,6 +236,26 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     assert.equal(await client.closed, CloseCode.MessageTooBig);
   });
 
+  it('exposes Prometheus metrics on both services that count what happened', async () => {
+    const ingest = await (await fetch(`${cluster.ingestUrl}/metrics`)).text();
+    const sample = (text: string, name: string): number =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(name))
+          ?.split(' ')
+          .pop() ?? NaN,
+      );
+    assert.ok(sample(ingest, 'notify_ingest_accepted_total{transport="http",kind="notification"}') >= 5);
+    assert.ok(sample(ingest, 'notify_ingest_accepted_total{transport="amqp",kind="notification"}') >= 1);
+    assert.equal(sample(ingest, 'notify_ingest_dead_lettered_total'), 3);
+    assert.equal(sample(ingest, 'notify_ingest_queue_depth'), 0);
+    const gateway = await (await fetch(`http://127.0.0.1:${cluster.gateways[0].port}/metrics`)).text();
+    assert.ok(sample(gateway, 'notify_gateway_deliveries_total') >= 6);
+    assert.ok(sample(gateway, 'notify_gateway_end_to_end_seconds_count') >= 6);
+    assert.ok(sample(gateway, 'notify_gateway_rejected_upgrades_total{reason="token invalid"}') >= 2);
+  });
+
   it('runs the native uWebSockets.js build', () => {
     assert.match(cluster.gateways[0].output(), /"uws":"uws_linux_x64_\d+\.node"/);
   });

@@ -3,12 +3,23 @@ import { randomBytes } from 'node:crypto';
 const MANAGEMENT = process.env.NOTIFY_TEST_RABBITMQ_MANAGEMENT ?? 'http://127.0.0.1:15672';
 const AUTH = 'Basic ' + Buffer.from('guest:guest').toString('base64');
 
+/** Retries connection failures for a while: the broker may be restarting (the chaos test does that). */
 async function management(method: string, path: string, body?: unknown): Promise<Response> {
-  const res = await fetch(`${MANAGEMENT}/api${path}`, {
-    method,
-    headers: { authorization: AUTH, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const deadline = Date.now() + 30_000;
+  let res: Response;
+  for (;;) {
+    try {
+      res = await fetch(`${MANAGEMENT}/api${path}`, {
+        method,
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (res.status !== 503 || Date.now() > deadline) break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
   if (!res.ok && res.status !== 404) throw new Error(`RabbitMQ management ${method} ${path}: ${res.status}`);
   return res;
 }

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
       nodeQueue,
       delivery,
       frames: new ClientFrames(cursorWriter, inbox, channelFrames, sender, metrics),
+      sender,
       inbox,
       fanout,
       channelFrames,

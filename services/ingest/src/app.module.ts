@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } 
 import { AmqpTransportModule } from './amqp-transport/amqp-transport.module';
 import { ChannelsModule } from './channels/channels.module';
 import { ConfigModule } from './config/config.module';
+import { MetricsModule } from './metrics/metrics.module';
 import type { IngestConfig } from './config/ingest.config';
 import { HealthModule } from './health/health.module';
 import { ApiKeyMiddleware } from './http/api-key.middleware';
@@ -19,6 +20,7 @@ export class AppModule implements NestModule {
       imports: [
         ConfigModule.forRoot(config),
         DatabaseModule,
+        MetricsModule,
         AmqpModule,
         NotificationsModule,
         ChannelsModule,

@@ -22,6 +22,10 @@ export interface GatewayConfig {
   unbindLingerMs: number;
   ackFlushMs: number;
   maxSubscriptions: number;
+  /** Client frames per second per connection (burst: one second's worth). */
+  maxFramesPerSecond: number;
+  /** Sockets per user on one node; more are refused with HTTP 429 at upgrade. */
+  maxConnectionsPerUser: number;
   dbPoolSize: number;
   migrateOnStart: boolean;
 }
@@ -57,6 +61,8 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     unbindLingerMs: env.int('NOTIFY_UNBIND_LINGER_MS', 2_000, 0, 600_000),
     ackFlushMs: env.int('NOTIFY_ACK_FLUSH_MS', 200, 10, 10_000),
     maxSubscriptions: env.int('NOTIFY_MAX_SUBSCRIPTIONS', 100, 1, 10_000),
+    maxFramesPerSecond: env.int('NOTIFY_MAX_FRAMES_PER_SECOND', 100, 1, 100_000),
+    maxConnectionsPerUser: env.int('NOTIFY_MAX_CONNECTIONS_PER_USER', 100, 1, 1_000_000),
     dbPoolSize: env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     migrateOnStart: env.bool('NOTIFY_MIGRATE_ON_START', true),
   };

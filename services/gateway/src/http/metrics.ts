@@ -53,6 +53,11 @@ export class GatewayMetrics {
     help: 'Channels with local subscribers',
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'notify_gateway_rate_limited_frames_total',
+    help: 'Client frames refused for exceeding the per-connection rate',
+    registers: [this.registry],
+  });
   readonly acks = new Counter({
     name: 'notify_gateway_acks_total',
     help: 'Ack frames accepted',

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { ChannelNode } from '../channels/channel-fanout';
+import { newFrameRateState, type FrameRateState } from '../ws/frame-rate';
 
 /**
  * Per-socket state, stored as the socket's uWS user data. Copied out of the upgrade request
@@ -32,6 +33,7 @@ export interface Session {
   expiryTimer: NodeJS.Timeout | null;
   /** Channel subscriptions; `active` once the socket is on the channel's topic. */
   subscriptions: Map<string, { node: ChannelNode; active: boolean }>;
+  rate: FrameRateState;
 }
 
 export function newSession(fields: {
@@ -41,9 +43,11 @@ export function newSession(fields: {
   expiresAt: number;
   channels: readonly string[];
   since: number | null;
+  framesPerSecond: number;
 }): Session {
+  const { framesPerSecond, ...identity } = fields;
   return {
-    ...fields,
+    ...identity,
     ws: null,
     sentSeq: 0,
     ackedSeq: 0,
@@ -53,5 +57,6 @@ export function newSession(fields: {
     closed: false,
     expiryTimer: null,
     subscriptions: new Map(),
+    rate: newFrameRateState(framesPerSecond, Date.now()),
   };
 }

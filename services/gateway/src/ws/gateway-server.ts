@@ -21,6 +21,8 @@ import type { UwsModule } from '../runtime/native-uws';
 import { newSession, type Session } from '../session/session';
 import type { SessionRegistry } from '../session/session-registry';
 import { authorizeUpgrade, authorizeUpgradeSync, type UpgradeDecision } from './upgrade-auth';
+import { takeFrame } from './frame-rate';
+import type { FrameSender } from './frame-sender';
 import type { ClientFrames } from './client-frames';
 import type { InboxFrames } from './inbox-frames';
 import type { ChannelFanout } from '../channels/channel-fanout';
@@ -43,6 +45,7 @@ export interface GatewayDeps {
   nodeQueue: NodeQueue;
   delivery: UserDelivery;
   frames: ClientFrames;
+  sender: FrameSender;
   inbox: InboxFrames;
   fanout: ChannelFanout;
   channelFrames: ChannelFrames;
@@ -180,6 +183,12 @@ export class GatewayServer {
       this.d.metrics.rejectedUpgrades.inc({ reason: decision.reason });
       return json(res, decision.status, { error: decision.reason });
     }
+    if ((this.d.registry.forUser(decision.token.userId)?.size ?? 0) >= this.d.config.maxConnectionsPerUser) {
+      this.d.metrics.rejectedUpgrades.inc({ reason: 'connections per user' });
+      return json(res, '429 Too Many Requests', {
+        error: `at most ${this.d.config.maxConnectionsPerUser} connections per user on this node`,
+      });
+    }
     const session = newSession({
       userId: decision.token.userId,
       deviceId: decision.deviceId,
@@ -187,6 +196,7 @@ export class GatewayServer {
       expiresAt: decision.token.expiresAt,
       channels: decision.token.channels,
       since: decision.since,
+      framesPerSecond: this.d.config.maxFramesPerSecond,
     });
     if (fromAsync) res.cork(() => res.upgrade(session, key, protocol, extensions, context));
     else res.upgrade(session, key, protocol, extensions, context);
@@ -242,7 +252,20 @@ export class GatewayServer {
       ws.end(CloseCode.MessageTooBig, `frame over ${this.d.config.maxPayloadBytes} bytes`);
       return;
     }
-    this.d.frames.handle(s, message);
+    switch (takeFrame(s.rate, this.d.config.maxFramesPerSecond, Date.now())) {
+      case 'ok':
+        return this.d.frames.handle(s, message);
+      case 'refuse':
+        this.d.metrics.rateLimited.inc();
+        return void this.d.sender.error(
+          s,
+          'rate_limited',
+          `over ${this.d.config.maxFramesPerSecond} frames per second`,
+        );
+      case 'close':
+        s.closed = true;
+        return ws.end(CloseCode.RateLimited, 'frame rate over limit');
+    }
   }
 
   private close(ws: WebSocket<Session>, code: number): void {

@@ -6,6 +6,7 @@ import { IngestConfig } from '../config/ingest.config';
 import { isTransientStoreError } from '../infrastructure/transient-errors';
 import { PublishChannelMessageUseCase } from '../channels/publish-channel-message.use-case';
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
+import { IngestMetrics } from '../metrics/ingest-metrics';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { parseIngestMessage } from './ingest-message';
 import { INGEST_PATTERN } from './plain-json.deserializer';
@@ -29,6 +30,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     private readonly accept: AcceptNotificationsUseCase,
     private readonly channels: PublishChannelMessageUseCase,
     private readonly deadLetters: DeadLetterPublisher,
+    private readonly metrics: IngestMetrics,
   ) {}
 
   @EventPattern(INGEST_PATTERN)
@@ -62,8 +64,25 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     for (let attempt = 0; !this.draining; attempt++) {
       try {
         const key = messageId || undefined;
-        if (parsed.kind === 'notification') await this.accept.execute(parsed.dto, key);
-        else await this.channels.execute(parsed.channel, parsed.dto.data, key ?? parsed.dto.idempotencyKey);
+        const stop = this.metrics.acceptSeconds.startTimer({ transport: 'amqp' });
+        if (parsed.kind === 'notification') {
+          const results = await this.accept.execute(parsed.dto, key);
+          const duplicates = results.filter((r) => r.duplicate).length;
+          this.metrics.accepted.inc({ transport: 'amqp', kind: 'notification' }, results.length - duplicates);
+          if (duplicates)
+            this.metrics.duplicates.inc({ transport: 'amqp', kind: 'notification' }, duplicates);
+        } else {
+          const result = await this.channels.execute(
+            parsed.channel,
+            parsed.dto.data,
+            key ?? parsed.dto.idempotencyKey,
+          );
+          (result.duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({
+            transport: 'amqp',
+            kind: 'channel',
+          });
+        }
+        stop();
         channel.ack(message);
         return;
       } catch (err) {
@@ -75,6 +94,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
             `internal error: ${err instanceof Error ? err.message : String(err)}`,
           );
         }
+        this.metrics.storeRetries.inc();
         this.log.warn('store unavailable; retrying', { attempt, error: err });
         await sleep(backoff(attempt));
       }
@@ -86,6 +106,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       try {
         await this.deadLetters.publish(message, reason);
         channel.ack(message);
+        this.metrics.deadLettered.inc();
         this.log.warn('message dead-lettered', { routingKey: message.fields.routingKey, reason });
         return;
       } catch (err) {

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ChannelMessageDto } from '@notify/contracts';
+import { IngestMetrics } from '../metrics/ingest-metrics';
 import { ChannelNamePipe } from './channel-name.pipe';
 import {
   PublishChannelMessageUseCase,
@@ -11,7 +12,10 @@ import {
 @ApiBearerAuth()
 @Controller('v1/channels')
 export class ChannelsController {
-  constructor(private readonly publish: PublishChannelMessageUseCase) {}
+  constructor(
+    private readonly publish: PublishChannelMessageUseCase,
+    private readonly metrics: IngestMetrics,
+  ) {}
 
   @Post(':channel/messages')
   @HttpCode(202)
@@ -22,7 +26,11 @@ export class ChannelsController {
   async send(
     @Param('channel', new ChannelNamePipe()) channel: string,
     @Body() dto: ChannelMessageDto,
-  ): Promise<AcceptedChannelMessage> {
-    return this.publish.execute(channel, dto.data, dto.idempotencyKey);
+  ): Promise<Omit<AcceptedChannelMessage, 'duplicate'>> {
+    const stop = this.metrics.acceptSeconds.startTimer({ transport: 'http' });
+    const { id, offset, duplicate } = await this.publish.execute(channel, dto.data, dto.idempotencyKey);
+    stop();
+    (duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({ transport: 'http', kind: 'channel' });
+    return { id, offset };
   }
 }

@@ -5,6 +5,8 @@ import { DeliveryPublisher } from '../notifications/delivery.publisher';
 export interface AcceptedChannelMessage {
   id: string;
   offset: number;
+  /** Answered from an idempotency key: nothing new was stored. */
+  duplicate: boolean;
 }
 
 /**
@@ -23,6 +25,6 @@ export class PublishChannelMessageUseCase {
     const result = await this.channels.append(channel, data, idempotencyKey);
     // A duplicate is routed again: the first attempt may have died between commit and publish.
     if (result.message) await this.delivery.publishChannelMessage(result.message, acceptedAt);
-    return { id: result.id, offset: result.offset };
+    return { id: result.id, offset: result.offset, duplicate: result.duplicate };
   }
 }

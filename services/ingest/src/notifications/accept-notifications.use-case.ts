@@ -7,6 +7,8 @@ export interface AcceptedNotification {
   userId: string;
   id: string;
   seq: number;
+  /** Answered from an idempotency key: nothing new was stored. */
+  duplicate: boolean;
 }
 
 /**
@@ -45,6 +47,6 @@ export class AcceptNotificationsUseCase {
           n !== null && (n.expiresAt === null || n.expiresAt.getTime() > acceptedAt),
       );
     await this.delivery.publish(toRoute, acceptedAt);
-    return results.map(({ userId, id, seq }) => ({ userId, id, seq }));
+    return results.map(({ userId, id, seq, duplicate }) => ({ userId, id, seq, duplicate }));
   }
 }

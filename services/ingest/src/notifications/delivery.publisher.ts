@@ -5,6 +5,7 @@ import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
 import { toPayload, type StoredChannelMessage, type StoredNotification } from '@notify/store';
 import { JsonLogger } from '@notify/logging';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
+import { IngestMetrics } from '../metrics/ingest-metrics';
 
 /**
  * Routes committed notifications to the gateways holding their users (`user.<id>` on notify.delivery).
@@ -15,7 +16,10 @@ import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 export class DeliveryPublisher {
   private readonly log = new JsonLogger('ingest', { component: 'delivery' });
 
-  constructor(@Inject(PUBLISH_CHANNEL) private readonly channel: ChannelWrapper) {}
+  constructor(
+    @Inject(PUBLISH_CHANNEL) private readonly channel: ChannelWrapper,
+    private readonly metrics: IngestMetrics,
+  ) {}
 
   /**
    * Resolves when the broker confirmed every message. A failure is logged, not thrown: the
@@ -44,6 +48,7 @@ export class DeliveryPublisher {
     );
     const failed = outcomes.filter((o) => o.status === 'rejected');
     if (failed.length > 0) {
+      this.metrics.publishFailures.inc(failed.length);
       this.log.warn('delivery publish not confirmed; gateways will recover from the store', {
         failed: failed.length,
         error: (failed[0] as PromiseRejectedResult).reason,
@@ -72,6 +77,7 @@ export class DeliveryPublisher {
       );
       return true;
     } catch (err) {
+      this.metrics.publishFailures.inc();
       this.log.warn('channel publish not confirmed; gateways will recover from the store', { error: err });
       return false;
     }
