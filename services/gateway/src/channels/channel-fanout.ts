@@ -5,6 +5,7 @@ import { encodeMessageFrame } from '@notify/protocol';
 import type { ChannelsRepository, StoredChannelMessage } from '@notify/store';
 import type { NodeQueue } from '../delivery/node-queue';
 import type { GatewayMetrics } from '../http/metrics';
+import { catchUp, newStreamCursor, onLive, type StreamCursor } from '../delivery/ordered-stream';
 
 const PAGE = 500;
 
@@ -16,13 +17,13 @@ export interface ChannelNode {
   readonly topic: string;
   /** Local subscriptions (joining or active). The routing key is bound while this is above 0. */
   refs: number;
-  /** Resolves once the key is bound and `lastOffset` is known. */
+  /** Resolves once the key is bound and the newest offset is known. */
   ready: Promise<void>;
-  /** Highest offset published to the local topic: every subscriber has everything up to it. */
-  lastOffset: number;
-  /** True while reading from the store (at start, on a gap, after a broker reconnect). */
-  catchingUp: boolean;
-  target: number;
+  /**
+   * `position` is the highest offset published to the local topic: every subscriber on it has
+   * everything up to it. Catching up at start, on a gap and after a broker reconnect.
+   */
+  stream: StreamCursor;
 }
 
 export const encodeStoredMessage = (m: StoredChannelMessage): string =>
@@ -57,9 +58,7 @@ export class ChannelFanout {
         topic: channelTopic(name),
         refs: 0,
         ready: Promise.resolve(),
-        lastOffset: 0,
-        catchingUp: true,
-        target: 0,
+        stream: newStreamCursor(),
       };
       created.ready = this.start(created);
       this.nodes.set(name, (node = created));
@@ -83,7 +82,7 @@ export class ChannelFanout {
     for (let attempt = 0; ; attempt++) {
       try {
         const state = await this.channels.state(node.name);
-        node.lastOffset = Math.max(node.lastOffset, state.lastOffset);
+        node.stream.position = Math.max(node.stream.position, state.lastOffset);
         break;
       } catch (err) {
         if (node.refs === 0) return;
@@ -91,57 +90,53 @@ export class ChannelFanout {
         await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempt)));
       }
     }
-    if (node.target > node.lastOffset) await this.catchUp(node);
-    else node.catchingUp = false;
+    if (node.stream.target > node.stream.position) await this.catchUp(node);
+    else node.stream.catchingUp = false;
   }
 
   /** A live message from the node queue. `frame` is published as is. */
   live(name: string, offset: number, frame: Uint8Array): void {
     const node = this.nodes.get(name);
     if (!node) return;
-    if (node.catchingUp) {
-      if (offset > node.target) node.target = offset;
-    } else if (offset <= node.lastOffset) {
-      this.metrics.duplicatesDropped.inc();
-    } else if (offset === node.lastOffset + 1) {
-      this.publish(node, frame, offset);
-    } else {
-      this.metrics.gapsFilled.inc();
-      node.target = offset;
-      void this.catchUp(node);
+    switch (onLive(node.stream, offset)) {
+      case 'deliver':
+        return this.publish(node, frame, offset);
+      case 'duplicate':
+        return void this.metrics.duplicatesDropped.inc();
+      case 'gap':
+        this.metrics.gapsFilled.inc();
+        return void this.catchUp(node);
     }
   }
 
   /** After a broker reconnect, live messages may be missing: every channel re-checks the store. */
   resyncAll(): void {
-    for (const node of this.nodes.values()) if (!node.catchingUp) void this.catchUp(node);
+    for (const node of this.nodes.values()) if (!node.stream.catchingUp) void this.catchUp(node);
   }
 
   private async catchUp(node: ChannelNode): Promise<void> {
-    node.catchingUp = true;
     try {
-      for (;;) {
-        const knownTarget = node.target;
-        const rows = await this.channels.listAfter(node.name, node.lastOffset, PAGE);
-        for (const m of rows) this.publish(node, encodeStoredMessage(m), m.offset);
-        if (rows.length === PAGE) continue;
-        if (node.target <= node.lastOffset) return;
-        // Known before the query and still absent: trimmed out of history. Do not wait for it.
-        if (knownTarget > node.lastOffset) node.lastOffset = knownTarget;
-      }
+      await catchUp(
+        node.stream,
+        {
+          fetchAfter: (after, limit) => this.channels.listAfter(node.name, after, limit),
+          numberOf: (m: StoredChannelMessage) => m.offset,
+          deliver: (m: StoredChannelMessage) => (this.publish(node, encodeStoredMessage(m), m.offset), true),
+        },
+        PAGE,
+      );
     } catch (err) {
-      // Left catching up with its target set: the next live message or reconnect retries.
+      // The target stays set: retry shortly (a live message or a reconnect may also trigger it).
       this.log.error('channel catch-up failed', { channel: node.name, error: err });
-      setTimeout(() => void this.catchUp(node), 1000).unref();
-      return;
-    } finally {
-      node.catchingUp = false;
+      setTimeout(() => {
+        if (this.nodes.get(node.name) === node && !node.stream.catchingUp) void this.catchUp(node);
+      }, 1000).unref();
     }
   }
 
   private publish(node: ChannelNode, frame: Uint8Array | string, offset: number): void {
     this.app.publish(node.topic, frame, false);
-    node.lastOffset = offset;
+    node.stream.position = offset;
     this.metrics.channelPublishes.inc();
   }
 }

@@ -54,17 +54,17 @@ export class ChannelFrames {
       await node.ready;
       const state = await this.channels.state(name);
       if (s.closed || s.subscriptions.get(name) !== subscription) return;
-      const frame: SubscribedFrame = { type: 'subscribed', channel: name, offset: node.lastOffset };
+      const frame: SubscribedFrame = { type: 'subscribed', channel: name, offset: node.stream.position };
       let from: number | null = null;
       if (since !== undefined) {
         // Everything after `since` is still in history exactly when nothing after it was trimmed.
         frame.recovered = (since as number) >= state.trimmedOffset;
-        if (frame.recovered) from = Math.min(since as number, node.lastOffset);
+        if (frame.recovered) from = Math.min(since as number, node.stream.position);
       }
       if (ref !== undefined) frame.ref = ref;
       this.sender.send(s, JSON.stringify(frame));
       if (from !== null && !(await this.replay(s, node, from, subscription))) return;
-      // Synchronously after the last check that the replay reached node.lastOffset: no publish can
+      // Synchronously after the last check that the replay reached node.stream.position: no publish can
       // fall between the replayed messages and the live ones.
       s.ws?.subscribe(node.topic);
       subscription.active = true;
@@ -78,13 +78,13 @@ export class ChannelFrames {
     }
   }
 
-  /** Sends (from, node.lastOffset] to this socket alone; false when the socket went away meanwhile. */
+  /** Sends (from, node.stream.position] to this socket alone; false when the socket went away meanwhile. */
   private async replay(s: Session, node: ChannelNode, from: number, subscription: object): Promise<boolean> {
     let position = from;
-    while (position < node.lastOffset) {
+    while (position < node.stream.position) {
       const rows = await this.channels.listAfter(node.name, position, PAGE);
       if (s.closed || s.subscriptions.get(node.name) !== subscription) return false;
-      const upTo = node.lastOffset;
+      const upTo = node.stream.position;
       for (const m of rows) {
         // Newer rows reach this socket through the topic once it is subscribed.
         if (m.offset > upTo) break;

@@ -1,18 +1,17 @@
 import { CloseCode, encodeNotificationFrame } from '@notify/protocol';
-import { toPayload, type NotificationsRepository } from '@notify/store';
+import { toPayload, type NotificationsRepository, type StoredNotification } from '@notify/store';
 import type { JsonLogger } from '@notify/logging';
 import type { Session } from '../session/session';
 import type { GatewayMetrics } from '../http/metrics';
 import type { FrameSender } from '../ws/frame-sender';
+import { catchUp, onLive } from './ordered-stream';
 
 const REPLAY_PAGE = 500;
 
 /**
- * Ordering of user notifications on each socket: strictly increasing seqs, no gap, no duplicate.
- *
- * Live messages come from the node queue; anything else (the backlog at open, a gap in live traffic,
- * messages lost while the broker was away) is read from the store. This relies on seq N being
- * committed only after every seq below N, so a live seq always proves its predecessors are readable.
+ * User notifications on each socket: strictly increasing seqs, no gap, no duplicate (the rule is in
+ * ordered-stream.ts). Live messages come from the node queue; the backlog at open, a gap in live
+ * traffic and whatever was lost while the broker was away are read from the store.
  */
 export class UserDelivery {
   constructor(
@@ -26,56 +25,49 @@ export class UserDelivery {
   live(sessions: Iterable<Session>, seq: number, frame: Uint8Array): void {
     for (const s of sessions) {
       if (s.closed) continue;
-      if (s.catchingUp) {
-        if (seq > s.targetSeq) s.targetSeq = seq;
-      } else if (seq <= s.sentSeq) {
-        this.metrics.duplicatesDropped.inc();
-      } else if (seq === s.sentSeq + 1) {
-        this.write(s, frame, seq);
-      } else {
-        this.metrics.gapsFilled.inc();
-        s.targetSeq = seq;
-        void this.catchUp(s);
+      switch (onLive(s.stream, seq)) {
+        case 'deliver':
+          if (this.write(s, frame)) s.stream.position = seq;
+          break;
+        case 'duplicate':
+          this.metrics.duplicatesDropped.inc();
+          break;
+        case 'gap':
+          this.metrics.gapsFilled.inc();
+          void this.catchUp(s);
+          break;
       }
     }
   }
 
-  /**
-   * Reads from the store everything after `sentSeq` (at least up to `targetSeq`), then goes live.
-   * Live messages arriving meanwhile only raise `targetSeq`, and the loop runs until it has passed it.
-   */
+  /** Reads the socket's backlog from the store, then it goes live. */
   async catchUp(s: Session): Promise<void> {
-    s.catchingUp = true;
     try {
-      for (;;) {
-        const knownTarget = s.targetSeq;
-        const rows = await this.notifications.listAfter(s.userId, s.sentSeq, null, REPLAY_PAGE);
-        if (s.closed) return;
-        for (const n of rows) {
-          if (!this.write(s, encodeNotificationFrame(toPayload(n)), n.seq)) return;
-          this.metrics.replayed.inc();
-        }
-        if (rows.length === REPLAY_PAGE) continue;
-        if (s.targetSeq <= s.sentSeq) return;
-        // A target known before this query started is committed, so if it was not returned it
-        // expired: skip past it rather than wait for it forever.
-        if (knownTarget > s.sentSeq) s.sentSeq = knownTarget;
-      }
+      await catchUp(
+        s.stream,
+        {
+          fetchAfter: (after, limit) => this.notifications.listAfter(s.userId, after, null, limit),
+          numberOf: (n: StoredNotification) => n.seq,
+          deliver: (n: StoredNotification) => {
+            if (!this.write(s, encodeNotificationFrame(toPayload(n)))) return false;
+            this.metrics.replayed.inc();
+            return true;
+          },
+        },
+        REPLAY_PAGE,
+      );
     } catch (err) {
       this.log.error('replay failed; closing so the client resumes from its cursor', {
         userId: s.userId,
         error: err,
       });
       if (!s.closed) s.ws?.end(CloseCode.InternalError, 'replay failed');
-    } finally {
-      s.catchingUp = false;
     }
   }
 
   /** Returns false when the socket is gone or was closed for being too slow. */
-  private write(s: Session, frame: Uint8Array | string, seq: number): boolean {
+  private write(s: Session, frame: Uint8Array | string): boolean {
     if (!this.sender.send(s, frame)) return false;
-    s.sentSeq = seq;
     this.metrics.delivered.inc();
     return true;
   }

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { ChannelNode } from '../channels/channel-fanout';
+import { newStreamCursor, type StreamCursor } from '../delivery/ordered-stream';
 import { newFrameRateState, type FrameRateState } from '../ws/frame-rate';
 
 /**
@@ -16,17 +17,10 @@ export interface Session {
   /** Resume point the client asked for, or null. */
   readonly since: number | null;
   ws: WebSocket<Session> | null;
-  /** Highest seq written to this socket: live messages at or below it are duplicates. */
-  sentSeq: number;
+  /** User notifications on this socket: `position` is the highest seq written to it. */
+  stream: StreamCursor;
   /** Highest seq the device acked on this connection. */
   ackedSeq: number;
-  /**
-   * True while the socket's backlog is being read from the database (at open, after a gap, after a
-   * broker reconnect). Live messages are then only noted in `targetSeq` and the catch-up loop
-   * delivers them, so the socket sees strictly increasing seqs.
-   */
-  catchingUp: boolean;
-  targetSeq: number;
   /** Newest read-state version sent on this socket; older `read` broadcasts are dropped. */
   readVersion: number;
   closed: boolean;
@@ -49,10 +43,8 @@ export function newSession(fields: {
   return {
     ...identity,
     ws: null,
-    sentSeq: 0,
+    stream: newStreamCursor(),
     ackedSeq: 0,
-    catchingUp: true,
-    targetSeq: 0,
     readVersion: 0,
     closed: false,
     expiryTimer: null,

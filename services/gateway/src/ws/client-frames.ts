@@ -60,11 +60,11 @@ export class ClientFrames {
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
       return this.sender.error(s, 'bad_request', 'ack needs seq: a non-negative integer', ref);
     }
-    if (seq > s.sentSeq) {
+    if (seq > s.stream.position) {
       return this.sender.error(
         s,
         'bad_request',
-        `cannot ack seq ${seq}: only ${s.sentSeq} was delivered`,
+        `cannot ack seq ${seq}: only ${s.stream.position} was delivered`,
         ref,
       );
     }

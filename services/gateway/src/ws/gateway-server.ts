@@ -126,7 +126,8 @@ export class GatewayServer {
 
   /** After a broker reconnect, live messages may be missing: every socket checks the store. */
   resyncAll(): void {
-    for (const s of this.d.registry.all()) if (!s.catchingUp && !s.closed) void this.d.delivery.catchUp(s);
+    for (const s of this.d.registry.all())
+      if (!s.stream.catchingUp && !s.closed) void this.d.delivery.catchUp(s);
     this.d.fanout.resyncAll();
   }
 
@@ -221,9 +222,9 @@ export class GatewayServer {
       if (s.closed || !s.ws) return;
       // A resume point beyond the newest seq (a client from another database) would swallow
       // future notifications as duplicates.
-      s.sentSeq = Math.min(s.since ?? cursor ?? state.lastSeq, state.lastSeq);
-      s.ackedSeq = Math.min(cursor ?? 0, s.sentSeq);
-      s.targetSeq = Math.max(s.targetSeq, state.lastSeq);
+      s.stream.position = Math.min(s.since ?? cursor ?? state.lastSeq, state.lastSeq);
+      s.ackedSeq = Math.min(cursor ?? 0, s.stream.position);
+      s.stream.target = Math.max(s.stream.target, state.lastSeq);
       s.readVersion = Math.max(s.readVersion, state.readVersion);
       const ready: ReadyFrame = {
         type: 'ready',
@@ -237,8 +238,8 @@ export class GatewayServer {
       const ws = s.ws;
       ws.cork(() => ws.send(JSON.stringify(ready), false));
       // Most sockets resume with nothing to replay: then no query, straight to live.
-      if (s.targetSeq > s.sentSeq) await this.d.delivery.catchUp(s);
-      else s.catchingUp = false;
+      if (s.stream.target > s.stream.position) await this.d.delivery.catchUp(s);
+      else s.stream.catchingUp = false;
     } catch (err) {
       this.d.log.error('session start failed', { userId: s.userId, error: err });
       if (!s.closed) s.ws?.end(CloseCode.InternalError, 'temporarily unavailable');
@@ -274,8 +275,8 @@ export class GatewayServer {
       userId: s.userId,
       deviceId: s.deviceId,
       code,
-      sentSeq: s.sentSeq,
-      catchingUp: s.catchingUp,
+      sentSeq: s.stream.position,
+      catchingUp: s.stream.catchingUp,
     });
     s.closed = true;
     s.ws = null;
