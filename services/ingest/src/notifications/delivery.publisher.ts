@@ -7,10 +7,18 @@ import { JsonLogger } from '@notify/logging';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 
+interface DeliveryMessage {
+  routingKey: string;
+  frame: string;
+  kind: DeliveryKind;
+  headers: Record<string, string | number>;
+}
+
 /**
- * Routes committed notifications to the gateways holding their users (`user.<id>` on notify.delivery).
- * The body is the client frame, ready to send. Node queues are transient and the database is the
- * source of truth for replay, so delivery messages are not persistent.
+ * Routes committed events to the gateways that need them on notify.delivery: `user.<id>` for
+ * notifications, `channel.<name>` for channel messages. The body is the client frame, ready to send.
+ * Node queues are transient and the database is the source of truth for replay, so these messages
+ * are not persistent.
  */
 @Injectable()
 export class DeliveryPublisher {
@@ -21,29 +29,50 @@ export class DeliveryPublisher {
     private readonly metrics: IngestMetrics,
   ) {}
 
+  publish(notifications: readonly StoredNotification[], acceptedAt: number): Promise<number> {
+    return this.send(
+      notifications.map((n) => ({
+        routingKey: userRoutingKey(n.userId),
+        frame: encodeNotificationFrame(toPayload(n)),
+        kind: DeliveryKind.Notification,
+        headers: {
+          [DeliveryHeader.userId]: n.userId,
+          [DeliveryHeader.seq]: n.seq,
+          [DeliveryHeader.acceptedAt]: acceptedAt,
+        },
+      })),
+    );
+  }
+
+  publishChannelMessage(m: StoredChannelMessage, acceptedAt: number): Promise<number> {
+    return this.send([
+      {
+        routingKey: channelRoutingKey(m.channel),
+        frame: encodeMessageFrame({ ...m, createdAt: m.createdAt.toISOString() }),
+        kind: DeliveryKind.ChannelMessage,
+        headers: {
+          [DeliveryHeader.channel]: m.channel,
+          [DeliveryHeader.offset]: m.offset,
+          [DeliveryHeader.acceptedAt]: acceptedAt,
+        },
+      },
+    ]);
+  }
+
   /**
-   * Resolves when the broker confirmed every message. A failure is logged, not thrown: the
-   * notifications are committed, and a gateway recovers a missed live message from the database
-   * (gap fill or resume), so the producer must still get its acknowledgement.
+   * Resolves with how many the broker confirmed. A failure is logged, not thrown: the events are
+   * committed and gateways recover a missed live message from the store (gap fill or resume), so the
+   * producer must still get its acknowledgement.
    */
-  async publish(notifications: readonly StoredNotification[], acceptedAt: number): Promise<number> {
+  private async send(messages: readonly DeliveryMessage[]): Promise<number> {
     const outcomes = await Promise.allSettled(
-      notifications.map((n) =>
-        this.channel.publish(
-          Topology.deliveryExchange,
-          userRoutingKey(n.userId),
-          Buffer.from(encodeNotificationFrame(toPayload(n))),
-          {
-            contentType: 'application/json',
-            type: DeliveryKind.Notification,
-            persistent: false,
-            headers: {
-              [DeliveryHeader.userId]: n.userId,
-              [DeliveryHeader.seq]: n.seq,
-              [DeliveryHeader.acceptedAt]: acceptedAt,
-            },
-          },
-        ),
+      messages.map((m) =>
+        this.channel.publish(Topology.deliveryExchange, m.routingKey, Buffer.from(m.frame), {
+          contentType: 'application/json',
+          type: m.kind,
+          persistent: false,
+          headers: m.headers,
+        }),
       ),
     );
     const failed = outcomes.filter((o) => o.status === 'rejected');
@@ -54,32 +83,6 @@ export class DeliveryPublisher {
         error: (failed[0] as PromiseRejectedResult).reason,
       });
     }
-    return notifications.length - failed.length;
-  }
-
-  /** Fans a committed channel message out to the nodes with subscribers (`channel.<name>`). */
-  async publishChannelMessage(m: StoredChannelMessage, acceptedAt: number): Promise<boolean> {
-    try {
-      await this.channel.publish(
-        Topology.deliveryExchange,
-        channelRoutingKey(m.channel),
-        Buffer.from(encodeMessageFrame({ ...m, createdAt: m.createdAt.toISOString() })),
-        {
-          contentType: 'application/json',
-          type: DeliveryKind.ChannelMessage,
-          persistent: false,
-          headers: {
-            [DeliveryHeader.channel]: m.channel,
-            [DeliveryHeader.offset]: m.offset,
-            [DeliveryHeader.acceptedAt]: acceptedAt,
-          },
-        },
-      );
-      return true;
-    } catch (err) {
-      this.metrics.publishFailures.inc();
-      this.log.warn('channel publish not confirmed; gateways will recover from the store', { error: err });
-      return false;
-    }
+    return messages.length - failed.length;
   }
 }
