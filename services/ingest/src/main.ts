@@ -51,7 +51,11 @@ async function bootstrap(): Promise<void> {
       noAck: false,
       prefetchCount: config.prefetch,
       deserializer: new PlainJsonDeserializer(),
-      socketOptions: { connectionOptions: { noDelay: true } },
+      socketOptions: {
+        connectionOptions: { noDelay: true },
+        reconnectTimeInSeconds: 1,
+        heartbeatIntervalInSeconds: 10,
+      },
     },
   });
 

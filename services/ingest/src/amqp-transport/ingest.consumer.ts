@@ -8,7 +8,7 @@ import { PublishChannelMessageUseCase } from '../channels/publish-channel-messag
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { DeadLetterPublisher } from './dead-letter.publisher';
-import { parseIngestMessage } from './ingest-message';
+import { parseIngestMessage, type ParsedIngestMessage } from './ingest-message';
 import { INGEST_PATTERN } from './plain-json.deserializer';
 
 const RETRY_MIN_MS = 100;
@@ -60,34 +60,13 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       this.config.bodyLimitBytes,
     );
     if (parsed.kind === 'invalid') return this.refuse(message, channel, parsed.reason);
-    const messageId = message.properties.messageId as string | undefined;
+    const key = (message.properties.messageId as string | undefined) || undefined;
     for (let attempt = 0; !this.draining; attempt++) {
       try {
-        const key = messageId || undefined;
-        const stop = this.metrics.acceptSeconds.startTimer({ transport: 'amqp' });
-        if (parsed.kind === 'notification') {
-          const results = await this.accept.execute(parsed.dto, key);
-          const duplicates = results.filter((r) => r.duplicate).length;
-          this.metrics.accepted.inc({ transport: 'amqp', kind: 'notification' }, results.length - duplicates);
-          if (duplicates)
-            this.metrics.duplicates.inc({ transport: 'amqp', kind: 'notification' }, duplicates);
-        } else {
-          const result = await this.channels.execute(
-            parsed.channel,
-            parsed.dto.data,
-            key ?? parsed.dto.idempotencyKey,
-          );
-          (result.duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({
-            transport: 'amqp',
-            kind: 'channel',
-          });
-        }
-        stop();
-        channel.ack(message);
-        return;
+        await this.commit(parsed, key);
       } catch (err) {
         if (!isTransientStoreError(err)) {
-          this.log.error('notification refused after an unexpected error', { error: err });
+          this.log.error('message refused after an unexpected error', { error: err });
           return this.refuse(
             message,
             channel,
@@ -97,7 +76,51 @@ export class IngestConsumer implements BeforeApplicationShutdown {
         this.metrics.storeRetries.inc();
         this.log.warn('store unavailable; retrying', { attempt, error: err });
         await sleep(backoff(attempt));
+        continue;
       }
+      return this.ack(channel, message);
+    }
+  }
+
+  /** Stores and routes one valid message; throws what the store or broker threw. */
+  private async commit(
+    parsed: Exclude<ParsedIngestMessage, { kind: 'invalid' }>,
+    key: string | undefined,
+  ): Promise<void> {
+    const stop = this.metrics.acceptSeconds.startTimer({ transport: 'amqp' });
+    if (parsed.kind === 'notification') {
+      const results = await this.accept.execute(parsed.dto, key);
+      const duplicates = results.filter((r) => r.duplicate).length;
+      this.metrics.accepted.inc({ transport: 'amqp', kind: 'notification' }, results.length - duplicates);
+      if (duplicates) this.metrics.duplicates.inc({ transport: 'amqp', kind: 'notification' }, duplicates);
+    } else {
+      const result = await this.channels.execute(
+        parsed.channel,
+        parsed.dto.data,
+        key ?? parsed.dto.idempotencyKey,
+      );
+      (result.duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({
+        transport: 'amqp',
+        kind: 'channel',
+      });
+    }
+    stop();
+  }
+
+  /**
+   * An ack that cannot be sent (its channel died with the connection) is not a failure of the
+   * message: the broker redelivers it to the reconnected consumer, and the retry stores nothing new
+   * when the producer set message-id. It must never send a committed message to the dead letters.
+   */
+  private ack(channel: Channel, message: ConsumeMessage): void {
+    try {
+      channel.ack(message);
+    } catch (err) {
+      this.log.warn('ack lost with its channel; the broker will redeliver', {
+        routingKey: message.fields.routingKey,
+        messageId: message.properties.messageId,
+        error: err,
+      });
     }
   }
 
@@ -105,7 +128,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     for (let attempt = 0; !this.draining; attempt++) {
       try {
         await this.deadLetters.publish(message, reason);
-        channel.ack(message);
+        this.ack(channel, message);
         this.metrics.deadLettered.inc();
         this.log.warn('message dead-lettered', { routingKey: message.fields.routingKey, reason });
         return;
