@@ -3,6 +3,7 @@
 # the tests for per-test vhosts) are running.
 #   --check    only check; print one line per missing service saying how to start it; exit 1 if any
 #   --install  also install missing Debian packages (CI, as root)
+#   --install-package NAME...  install these Debian packages if missing (CI's test tools), then exit
 # Without flags: start installed-but-stopped services.
 set -uo pipefail
 mode="${1:-start}"
@@ -16,6 +17,14 @@ apt_install() {
   if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null && APT_UPDATED=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
+
+if [ "$mode" = --install-package ]; then
+  shift
+  missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+  exit $?
+fi
 
 hint_postgres="PostgreSQL is not reachable on 127.0.0.1:5432: start it with 'pg_ctlcluster \$(ls /etc/postgresql) main start' (Debian: apt install postgresql) or 'docker compose up -d postgres'"
 hint_rabbitmq="RabbitMQ is not reachable on 127.0.0.1:5672: start it with 'rabbitmq-server -detached' (Debian: apt install rabbitmq-server) or 'docker compose up -d rabbitmq'"

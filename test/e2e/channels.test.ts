@@ -168,7 +168,9 @@ describe('channels: authorized pub/sub with history and recovery, on two nodes',
     const nodeKeys = async (): Promise<string[]> =>
       (await cluster.vhost.bindings(Topology.deliveryExchange))
         .filter(
-          (b) => b.destination.startsWith('notify.gateway.gw-0.') && b.routing_key.startsWith('channel.'),
+          (b) =>
+            b.destination.startsWith(`notify.gateway.${cluster.nodeId(0)}.`) &&
+            b.routing_key.startsWith('channel.'),
         )
         .map((b) => b.routing_key);
     for (const channel of ['secret', 'team', 'alerts.extra', 'teams.1']) {
@@ -193,7 +195,7 @@ describe('channels: authorized pub/sub with history and recovery, on two nodes',
   it('leaves the node’s bindings as they were after 10,000 subscribe/unsubscribe cycles', async () => {
     const nodeBindings = async (): Promise<string[]> =>
       (await cluster.vhost.bindings(Topology.deliveryExchange))
-        .filter((b) => b.destination.startsWith('notify.gateway.gw-1.'))
+        .filter((b) => b.destination.startsWith(`notify.gateway.${cluster.nodeId(1)}.`))
         .map((b) => b.routing_key)
         .sort();
     const steady = await client(1, [], 'steady');

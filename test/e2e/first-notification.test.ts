@@ -46,7 +46,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     const ready = await client.next('ready');
     assert.equal(ready.userId, 'ready-user');
     assert.equal(ready.deviceId, 'phone_1');
-    assert.equal(ready.node, 'gw-0');
+    assert.equal(ready.node, cluster.nodeId(0));
     assert.equal(ready.lastSeq, 0);
     assert.equal(ready.unread, 0);
     assert.match(ready.connectionId, /^[0-9a-f-]{36}$/);
@@ -172,7 +172,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
   it('binds user.<id> on the node only while that user is connected there', async () => {
     const boundUsers = async (): Promise<string[]> =>
       (await cluster.vhost.bindings(Topology.deliveryExchange))
-        .filter((b) => b.destination.startsWith('notify.gateway.gw-0.'))
+        .filter((b) => b.destination.startsWith(`notify.gateway.${cluster.nodeId(0)}.`))
         .map((b) => b.routing_key);
     const one = await connectAs(cluster, 'heidi', 'device=a');
     const two = await connectAs(cluster, 'heidi', 'device=b');

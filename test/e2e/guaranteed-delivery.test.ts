@@ -60,7 +60,7 @@ describe('guaranteed delivery across three gateway nodes', () => {
     });
     const ready = await second.next('ready');
     assert.equal(ready.lastSeq, 7);
-    assert.equal(ready.node, 'gw-1');
+    assert.equal(ready.node, cluster.nodeId(1));
     assert.deepEqual(await seqs(second, 4), [4, 5, 6, 7], 'un-acked 4 and 5 again, then what came meanwhile');
     // Live traffic continues after the replay without a gap.
     await cluster.post({ userId: 'roamer', topic: 'live' });

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_DEFAULTS, KNOWN_CONFIG_VARIABLES, isKnownConfigVariable } from '../support/config-variables';
@@ -395,8 +397,12 @@ function checkHaproxyConfig(sections: HaproxySection[], file: string): HaproxySe
   assert.ok(backendName, `${file}: the frontend should name a default_backend`);
   const backend = haproxySection(sections, `backend ${backendName}`);
   assert.ok(
-    backend.lines.includes('option httpchk GET /readyz'),
-    `${file}: gateways are checked on /readyz, so a draining one gets no new connections`,
+    backend.lines.includes('option httpchk GET /readyz HTTP/1.1'),
+    `${file}: gateways are checked on /readyz over HTTP/1.1 (uWS does not answer HTTP/1.0), so a draining one gets no new connections`,
+  );
+  assert.ok(
+    backend.lines.some((l) => /^http-check send hdr Host \S+$/.test(l)),
+    `${file}: an HTTP/1.1 check needs a Host header`,
   );
   assert.ok(
     backend.lines.includes('http-check expect status 200'),
@@ -976,6 +982,18 @@ describe('deployment files', () => {
       );
       const frontend = sections.find((s) => s.header.startsWith('frontend ')) as HaproxySection;
       assert.match(directive(frontend, 'bind') ?? '', /:18000$/);
+    });
+
+    it('is accepted by HAProxy itself (haproxy -c), rendered and as shipped for compose', (t) => {
+      if (spawnSync('haproxy', ['-v']).error) return t.skip('haproxy is not installed (.ci/run installs it)');
+      const dir = mkdtempSync(join(tmpdir(), 'notify-haproxy-'));
+      const rendered = join(dir, 'local.cfg');
+      writeFileSync(rendered, renderTemplate('18000', '    server gw-a 127.0.0.1:18081 check'));
+      for (const file of [rendered, join(ROOT, 'deploy/haproxy/haproxy.cfg')]) {
+        const check = spawnSync('haproxy', ['-c', '-f', file], { encoding: 'utf8' });
+        assert.equal(check.status, 0, `${file}: ${check.stdout}${check.stderr}`);
+      }
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('stays in step with the compose config', () => {

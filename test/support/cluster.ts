@@ -12,6 +12,8 @@ export interface TestCluster {
   env: Record<string, string>;
   ingestUrl: string;
   wsUrl(gateway: number, query: string): string;
+  /** NOTIFY_NODE_ID of gateway `index`: unique per cluster, so parallel test files never share one. */
+  nodeId(index: number): string;
   /** POST /v1/notifications with the test API key. */
   post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
   startIngest(): Promise<ServiceProcess>;
@@ -46,6 +48,7 @@ export async function startCluster(
     ingest: undefined as unknown as ServiceProcess,
     gateways: [],
     ingestUrl: `http://127.0.0.1:${ingestPort}`,
+    nodeId: (index) => `gw-${index}-${vhost.name.slice(-8)}`,
     wsUrl: (gateway, query) => `ws://127.0.0.1:${gatewayPorts[gateway]}/v1/ws?${query}`,
     async post(body, headers = {}) {
       const res = await fetch(`${cluster.ingestUrl}/v1/notifications`, {
@@ -56,7 +59,11 @@ export async function startCluster(
       return { status: res.status, body: await res.json() };
     },
     async startIngest() {
-      cluster.ingest = spawnService('ingest', ingestPort, { ...env, NOTIFY_INGEST_PORT: String(ingestPort) });
+      cluster.ingest = spawnService('ingest', ingestPort, {
+        ...env,
+        NOTIFY_INGEST_PORT: String(ingestPort),
+        NOTIFY_NODE_ID: `ingest-${vhost.name}`,
+      });
       await waitReady(cluster.ingest);
       return cluster.ingest;
     },
@@ -64,7 +71,7 @@ export async function startCluster(
       const gateway = spawnService('gateway', gatewayPorts[index], {
         ...env,
         NOTIFY_GATEWAY_PORT: String(gatewayPorts[index]),
-        NOTIFY_NODE_ID: `gw-${index}`,
+        NOTIFY_NODE_ID: cluster.nodeId(index),
         ...extraEnv,
       });
       cluster.gateways[index] = gateway;

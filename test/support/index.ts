@@ -5,3 +5,5 @@ export * from './processes';
 export * from './ws-client';
 export * from './cluster';
 export * from './raw-socket';
+export * from './haproxy';
+export * from './broker-restart';

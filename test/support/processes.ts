@@ -7,6 +7,8 @@ const ROOT = join(__dirname, '..', '..', '..');
 export interface ServiceProcess {
   name: string;
   port: number;
+  /** NOTIFY_NODE_ID it was started with: how waitReady knows the answer came from this process. */
+  nodeId: string | undefined;
   child: ChildProcess;
   /** Everything the process wrote, for assertions and for failure reports. */
   output(): string;
@@ -43,6 +45,7 @@ export function spawnService(
   return {
     name,
     port,
+    nodeId: env.NOTIFY_NODE_ID,
     child,
     output: () => log,
     exited,
@@ -62,8 +65,18 @@ export async function waitReady(service: ServiceProcess, timeoutMs = 20_000): Pr
     }
     try {
       const res = await fetch(`http://127.0.0.1:${service.port}/readyz`);
-      if (res.status === 200) return;
-    } catch {
+      if (res.status === 200) {
+        // freePort() then spawn can race: make sure the process answering is the one started here.
+        const health = (await (await fetch(`http://127.0.0.1:${service.port}/healthz`)).json()) as {
+          node?: string;
+        };
+        if (service.nodeId === undefined || health.node === service.nodeId) return;
+        throw new Error(
+          `port ${service.port} is answered by node ${health.node}, not ${service.nodeId}:\n${service.output()}`,
+        );
+      }
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('port ')) throw err;
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));

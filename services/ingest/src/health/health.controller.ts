@@ -1,17 +1,21 @@
 import { Controller, Get, Res, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { IngestConfig } from '../config/ingest.config';
 import { ReadinessService, type Readiness } from './readiness.service';
 
 @ApiExcludeController()
 @Controller()
 export class HealthController implements BeforeApplicationShutdown {
-  constructor(private readonly readiness: ReadinessService) {}
+  constructor(
+    private readonly readiness: ReadinessService,
+    private readonly config: IngestConfig,
+  ) {}
 
   /** Alive: the process answers. */
   @Get('healthz')
-  health(): { status: 'ok' } {
-    return { status: 'ok' };
+  health(): { status: 'ok'; node: string } {
+    return { status: 'ok', node: this.config.nodeId };
   }
 
   /** Ready: RabbitMQ and PostgreSQL reachable, not draining. 503 otherwise. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import { channelRoutingKey, DeliveryHeader, DeliveryKind, Topology, userRoutingKey } from '@notify/amqp';
 import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
@@ -20,14 +20,44 @@ interface DeliveryMessage {
  * Node queues are transient and the database is the source of truth for replay, so these messages
  * are not persistent.
  */
+/** Unconfirmed deliveries kept for another try; past this the oldest go (the store still has them). */
+const MAX_PENDING = 100_000;
+const RETRY_INTERVAL_MS = 5_000;
+
 @Injectable()
-export class DeliveryPublisher {
+export class DeliveryPublisher implements OnApplicationShutdown {
   private readonly log = new JsonLogger('ingest', { component: 'delivery' });
+  /** Deliveries the broker did not confirm in time, published again after a reconnect. */
+  private pending: DeliveryMessage[] = [];
+  private readonly retryTimer: NodeJS.Timeout;
 
   constructor(
     @Inject(PUBLISH_CHANNEL) private readonly channel: ChannelWrapper,
     private readonly metrics: IngestMetrics,
-  ) {}
+  ) {
+    // A connected device would otherwise miss a live notification whose publish failed until the
+    // user's next one (gap fill) or its next reconnect; gateways drop seqs they already sent.
+    channel.on('connect', () => void this.retryPending());
+    this.retryTimer = setInterval(() => void this.retryPending(), RETRY_INTERVAL_MS);
+    this.retryTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.retryTimer);
+  }
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  private async retryPending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    const confirmed = await this.send(batch);
+    if (confirmed > 0)
+      this.log.info('unconfirmed deliveries published again', { confirmed, left: this.pending.length });
+  }
 
   publish(notifications: readonly StoredNotification[], acceptedAt: number): Promise<number> {
     return this.send(
@@ -77,6 +107,8 @@ export class DeliveryPublisher {
     );
     const failed = outcomes.filter((o) => o.status === 'rejected');
     if (failed.length > 0) {
+      outcomes.forEach((o, i) => o.status === 'rejected' && this.pending.push(messages[i]));
+      if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
       this.metrics.publishFailures.inc(failed.length);
       this.log.warn('delivery publish not confirmed; gateways will recover from the store', {
         failed: failed.length,
