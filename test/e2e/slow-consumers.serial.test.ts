@@ -23,13 +23,18 @@ interface StallResult {
   rssGrowth: number;
   /** Highest sum of bytes the gateway held in socket send buffers, sampled during the burst. */
   peakBuffered: number;
+  /** What it still holds for the stalled sockets after the burst (unbounded buffering keeps it all). */
+  heldAfter: number;
   sockets: Socket[];
 }
 
 describe('slow consumers (sockets that never read)', () => {
   let cluster: TestCluster;
   before(async () => {
-    cluster = await startCluster({ gateways: 1, env: { NOTIFY_MAX_BACKPRESSURE_BYTES: String(LIMIT) } });
+    cluster = await startCluster({
+      gateways: 1, // 1,000 devices of one user: above the default per-user connection limit.
+      env: { NOTIFY_MAX_BACKPRESSURE_BYTES: String(LIMIT), NOTIFY_MAX_CONNECTIONS_PER_USER: '2000' },
+    });
   });
   after(async () => cluster?.stop());
 
@@ -67,23 +72,25 @@ describe('slow consumers (sockets that never read)', () => {
       assert.equal((await healthy.next('notification', 20_000)).seq, seq);
     clearInterval(sampler);
     await healthy.close();
+    const heldAfter = await metricValue(gateway.port, 'notify_gateway_send_buffer_bytes');
     const closedSlow =
       (await metricValue(gateway.port, 'notify_gateway_send_buffer_drops_total')) - dropsBefore;
     const rssGrowth = peak - baseline;
     process.stdout.write(
       `# ${stalled} stalled sockets × ${notifications} notifications of ~20 KB: ${closedSlow} closed with 4408; ` +
-        `peak held in send buffers ${(peakBuffered / MiB).toFixed(1)} MiB, RSS peak growth ${(rssGrowth / MiB).toFixed(0)} MiB ` +
+        `held in send buffers: peak sampled ${(peakBuffered / MiB).toFixed(1)} MiB, after ${(heldAfter / MiB).toFixed(1)} MiB; RSS peak growth ${(rssGrowth / MiB).toFixed(0)} MiB ` +
         `(buffering everything would need ` +
         `${((stalled * notifications * NOTIFICATION_BYTES) / MiB).toFixed(0)} MiB)\n`,
     );
-    return { closedSlow, rssGrowth, peakBuffered, sockets };
+    return { closedSlow, rssGrowth, peakBuffered, heldAfter, sockets };
   }
 
   it('closes every socket whose send buffer passes the limit with 4408', async () => {
     // 5 MB per socket: more than loopback's kernel buffers (≈4 MB send + 128 KB receive) can hold.
-    const { closedSlow, peakBuffered, sockets } = await stall('stalled-few', 20, 250);
+    const { closedSlow, peakBuffered, heldAfter, sockets } = await stall('stalled-few', 20, 250);
     assert.equal(closedSlow, 20);
     assert.ok(peakBuffered <= 20 * (LIMIT + NOTIFICATION_BYTES), `held ${peakBuffered} bytes`);
+    assert.equal(heldAfter, 0, 'closed sockets hold nothing; unbounded, each would keep ~1 MB of backlog');
     // A socket that reads nothing at all never reaches the close frame queued behind its backlog:
     // the gateway ends the connection, and the client resumes from its cursor on reconnect.
     assert.match(String(await readCloseCode(sockets[0])), /^(4408|no close frame \((end|close)\))$/);
@@ -92,13 +99,18 @@ describe('slow consumers (sockets that never read)', () => {
 
   it('keeps the node’s memory bounded with 1,000 sockets that never read', async () => {
     // ~2 GB of writes: kernel buffers fill until TCP memory pressure, then the gateway's bound applies.
-    const { closedSlow, peakBuffered, rssGrowth, sockets } = await stall('stalled-many', 1000, 100);
+    const { closedSlow, peakBuffered, heldAfter, rssGrowth, sockets } = await stall(
+      'stalled-many',
+      1000,
+      100,
+    );
     assert.ok(closedSlow > 0, 'sockets past the kernel buffers were closed, not buffered for');
     // What the gateway holds per socket is bounded by the limit plus the frame that crossed it.
     assert.ok(
       peakBuffered <= 1000 * (LIMIT + NOTIFICATION_BYTES),
       `held ${(peakBuffered / MiB).toFixed(0)} MiB`,
     );
+    assert.ok(heldAfter <= 1000 * LIMIT, `still held ${(heldAfter / MiB).toFixed(0)} MiB after the burst`);
     // RSS adds allocator slack and garbage, but stays far below buffering everything (~1.9 GB).
     assert.ok(rssGrowth < 400 * MiB, `RSS grew ${(rssGrowth / MiB).toFixed(0)} MiB`);
     sockets.forEach((s) => s.destroy());
