@@ -1,5 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { freePort, spawnService } from '@notify/testing';
 
 async function runToExit(
@@ -45,6 +47,11 @@ describe('start-up checks', () => {
       { NODE_ENV: 'production', NOTIFY_API_KEYS: '' },
       /^invalid configuration: NOTIFY_API_KEYS is required when NODE_ENV=production$/,
     ],
+    [
+      'ingest',
+      { NODE_ENV: 'production', NOTIFY_API_KEYS: 'REPLACE_ME' },
+      /^invalid configuration: NOTIFY_API_KEYS keys must be at least 24 characters in production$/,
+    ],
   ] as const) {
     it(`${name} with ${JSON.stringify(env)} prints one clear line and exits 1`, async () => {
       const { code, output } = await runToExit(name, env);
@@ -53,6 +60,33 @@ describe('start-up checks', () => {
       assert.match(output, expected);
     });
   }
+
+  it('npm start names each unreachable dependency and how to start it, one line each', async () => {
+    const root = join(__dirname, '..', '..', '..');
+    const child = spawn(process.execPath, [join(root, 'scripts', 'start-cluster.mjs')], {
+      cwd: root,
+      env: {
+        ...process.env,
+        NOTIFY_AMQP_URL: `amqp://guest:guest@127.0.0.1:${await freePort()}`,
+        NOTIFY_DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/notify`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 1);
+    const lines = err.trim().split('\n');
+    assert.equal(lines.length, 2, err);
+    assert.match(
+      lines[0],
+      /^RabbitMQ is not reachable at 127\.0\.0\.1:\d+: start it with 'rabbitmq-server -detached' \(Debian: apt install rabbitmq-server\) or 'docker compose up -d rabbitmq'$/,
+    );
+    assert.match(
+      lines[1],
+      /^PostgreSQL is not reachable at 127\.0\.0\.1:\d+: start it with .*apt install postgresql.*docker compose up -d postgres'$/,
+    );
+  });
 
   it('the gateway refuses to start on the uWebSockets.js JavaScript fallback', async () => {
     const { code, output } = await runToExit('gateway', { UWS_USE_FALLBACK: '1' });
