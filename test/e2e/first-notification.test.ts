@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ERROR_HEADER, Topology } from '@notify/amqp';
 import { CloseCode, type NotificationFrame } from '@notify/protocol';
 import {
@@ -254,6 +256,16 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     assert.ok(sample(gateway, 'notify_gateway_deliveries_total') >= 6);
     assert.ok(sample(gateway, 'notify_gateway_end_to_end_seconds_count') >= 6);
     assert.ok(sample(gateway, 'notify_gateway_rejected_upgrades_total{reason="token invalid"}') >= 2);
+  });
+
+  it('serves the OpenAPI document that is committed as docs/openapi.json', async () => {
+    const served = await (await fetch(`${cluster.ingestUrl}/docs-json`)).json();
+    const committed = JSON.parse(
+      readFileSync(join(__dirname, '..', '..', '..', 'docs', 'openapi.json'), 'utf8'),
+    ) as unknown;
+    assert.deepEqual(served, committed, 'docs/openapi.json is stale: run npm run openapi');
+    const paths = Object.keys((served as { paths: Record<string, unknown> }).paths);
+    assert.deepEqual(paths.sort(), ['/v1/channels/{channel}/messages', '/v1/notifications']);
   });
 
   it('runs the native uWebSockets.js build', () => {

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -30,6 +31,11 @@ const USER_ID_MESSAGE = 'must be 1-128 characters of letters, digits and _@:+.=-
 /** Body of `POST /v1/notifications` and of AMQP messages routed `notification.<topic>`. */
 export class SendNotificationDto {
   /** One recipient. Exactly one of userId and userIds is given. */
+  @ApiPropertyOptional({
+    description: 'One recipient; give userId or userIds, not both.',
+    pattern: USER_ID_PATTERN.source,
+    example: 'alice',
+  })
   @ValidateIf((o: SendNotificationDto) => o.userIds === undefined || o.userId !== undefined)
   @IsDefined({ message: 'userId or userIds is required (exactly one of them)' })
   @IsAbsentWith('userIds', { message: 'give userId or userIds, not both' })
@@ -38,6 +44,12 @@ export class SendNotificationDto {
   userId?: string;
 
   /** Several recipients (at most 1000); each gets its own copy and seq. */
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: MAX_RECIPIENTS,
+    uniqueItems: true,
+    description: 'Several recipients, each gets its own copy and seq.',
+  })
   @ValidateIf((o: SendNotificationDto) => o.userIds !== undefined)
   @IsArray()
   @ArrayMinSize(1)
@@ -48,34 +60,48 @@ export class SendNotificationDto {
   userIds?: string[];
 
   /** Dot-separated words, e.g. `order.shipped`. */
+  @ApiProperty({ pattern: TOPIC_PATTERN.source, maxLength: TOPIC_MAX_LENGTH, example: 'order.shipped' })
   @IsString()
   @MaxLength(TOPIC_MAX_LENGTH)
   @Matches(TOPIC_PATTERN, { message: 'topic must be dot-separated words of letters, digits, _ and -' })
   topic!: string;
 
+  @ApiPropertyOptional({ maxLength: MAX_TITLE_LENGTH, example: 'Your order shipped' })
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TITLE_LENGTH)
   title?: string;
 
+  @ApiPropertyOptional({ maxLength: MAX_BODY_LENGTH })
   @IsOptional()
   @IsString()
   @MaxLength(MAX_BODY_LENGTH)
   body?: string;
 
   /** Free-form JSON object delivered as is. */
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: `Delivered as is; at most ${MAX_DATA_BYTES} bytes of JSON.`,
+  })
   @IsOptional()
   @IsObject()
   @MaxJsonBytes(MAX_DATA_BYTES)
   data?: Record<string, unknown>;
 
   /** Retrying with the same key within 24 h returns the first result and stores nothing new. */
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: MAX_IDEMPOTENCY_KEY_LENGTH,
+    description: 'Retries with the same key within 24 h return the first result and store nothing new.',
+  })
   @IsOptional()
   @IsString()
   @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
   idempotencyKey?: string;
 
   /** After this many seconds the notification is neither delivered nor replayed. */
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_TTL_SECONDS })
   @IsOptional()
   @IsInt()
   @Min(1)
