@@ -1,0 +1,138 @@
+/**
+ * Client process for the benchmarks: holds up to ~19,000 WebSocket clients (one process may open at
+ * most 20,000 files here) so the orchestrator never shares their event loop. Driven over IPC.
+ */
+import { WsPool, type PoolConnectOptions } from '../lib/ws-pool';
+import type { WorkerRequest, WorkerReply, WorkerStats } from '../lib/clients';
+
+const pool = new WsPool();
+const reply = (m: WorkerReply): void => {
+  process.send?.(m);
+};
+const epoch = (t: number): number => (t === 0 ? 0 : performance.timeOrigin + t);
+
+const lastSeq: number[] = [];
+const reconnecting = new Set<number>();
+const stats: WorkerStats = {
+  gaps: 0,
+  duplicates: 0,
+  reconnected: 0,
+  reconnectAttemptsFailed: 0,
+  lastReadyAt: 0,
+  behind: 0,
+};
+let stopping = false;
+
+process.on('message', (req: WorkerRequest) => {
+  void handle(req).catch((err: unknown) =>
+    reply({ id: req.id, type: 'error', message: err instanceof Error ? err.message : String(err) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+
+async function handle(req: WorkerRequest): Promise<void> {
+  if (req.cmd === 'open') {
+    const base = pool.conns.length;
+    const opts: PoolConnectOptions = {
+      port: req.port,
+      count: req.paths.length,
+      path: (i) => req.paths[i],
+      sourceFirst: req.sourceFirst,
+      sourceSpread: req.sourceSpread,
+      concurrency: req.concurrency,
+      timeoutMs: req.timeoutMs,
+      onCapture: (index, payload, send) => {
+        const frame = JSON.parse(payload) as { type?: string };
+        if (frame.type === 'ready') {
+          if (reconnecting.delete(index)) {
+            stats.reconnected++;
+            stats.lastReadyAt = epoch(performance.now());
+          }
+          if (!req.subscribe) return true;
+          send(JSON.stringify({ type: 'subscribe', channel: req.subscribe }));
+          return false;
+        }
+        if (frame.type === 'subscribed') return true;
+        if (frame.type === 'error') throw new Error(`server error frame: ${payload}`);
+        return false;
+      },
+      onFrame: req.track
+        ? (index, payload) => {
+            const frame = JSON.parse(payload) as { type?: string; seq?: number };
+            if (frame.type !== 'notification' || typeof frame.seq !== 'number') return;
+            const last = lastSeq[index] ?? 0;
+            if (frame.seq === last + 1) lastSeq[index] = frame.seq;
+            else if (frame.seq <= last) stats.duplicates++;
+            else {
+              stats.gaps++;
+              lastSeq[index] = frame.seq;
+            }
+          }
+        : undefined,
+      onClosed: req.reconnectPorts?.length
+        ? (index) => {
+            if (stopping) return;
+            reconnecting.add(index);
+            const ports = req.reconnectPorts!;
+            const deadline = Date.now() + req.timeoutMs;
+            const attempt = (n: number): void => {
+              if (stopping || Date.now() > deadline) return;
+              const path = `${req.paths[index - base]}&since=${lastSeq[index] ?? 0}`;
+              pool.reopen(opts, index, path, ports[(index + n) % ports.length], 10_000).catch(() => {
+                stats.reconnectAttemptsFailed++;
+                setTimeout(() => attempt(n + 1), 200 + Math.random() * 300);
+              });
+            };
+            setTimeout(() => attempt(0), Math.random() * (req.reconnectJitterMs ?? 0));
+          }
+        : undefined,
+    };
+    const { ms } = await pool.open(opts);
+    reply({ id: req.id, type: 'opened', ms, open: pool.conns.filter((c) => !c.closed).length });
+  } else if (req.cmd === 'expect') {
+    stats.reconnected = 0;
+    stats.lastReadyAt = 0;
+    const done = pool.expect(req.expected, req.timeoutMs);
+    reply({ id: req.id, type: 'armed' });
+    let { reached } = await done;
+    // With reconnects, also wait (bounded by the same timeout) until every socket is back.
+    const until = Date.now() + req.timeoutMs;
+    while (
+      reached &&
+      req.expectReconnected &&
+      stats.reconnected < req.expectReconnected &&
+      Date.now() < until
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (req.expectReconnected && stats.reconnected < req.expectReconnected) reached = false;
+    let min = Infinity;
+    for (const c of pool.conns) if (c.frames < min) min = c.frames;
+    stats.behind = 0;
+    if (req.expectSeq !== undefined)
+      for (let i = 0; i < pool.conns.length; i++) if ((lastSeq[i] ?? 0) < req.expectSeq) stats.behind++;
+    reply({
+      id: req.id,
+      type: 'result',
+      reached,
+      frames: pool.frames,
+      bytes: pool.bytes,
+      firstFrameAt: epoch(pool.firstFrameAt),
+      lastFrameAt: epoch(pool.lastFrameAt),
+      minPerSocket: pool.conns.length ? min : 0,
+      closedAfterReady: pool.closedAfterReady,
+      extra: { ...stats },
+    });
+  } else if (req.cmd === 'status') {
+    reply({
+      id: req.id,
+      type: 'status',
+      open: pool.conns.filter((c) => !c.closed).length,
+      closedAfterReady: pool.closedAfterReady,
+    });
+  } else if (req.cmd === 'close') {
+    stopping = true;
+    await pool.close();
+    reply({ id: req.id, type: 'closed' });
+  }
+}

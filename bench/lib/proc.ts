@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+export const ROOT = join(__dirname, '..', '..', '..');
+
+export interface BaselineServer {
+  port: number;
+  child: ChildProcess;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts bench/baselines/uws-publish-server in its own process and waits until it listens. */
+export async function startUwsBaseline(port: number, subscribe = true): Promise<BaselineServer> {
+  const child = spawn(process.execPath, [join(__dirname, '..', 'baselines', 'uws-publish-server.js')], {
+    env: { ...process.env, PORT: String(port), BENCH_SUBSCRIBE: subscribe ? '1' : '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`uws baseline not listening: ${out}`)), 10_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`uws baseline exited ${code}: ${out}`));
+    });
+  });
+  return {
+    port,
+    child,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export function rss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+  return kb ? Number(kb[1]) * 1024 : 0;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Median of a few RSS samples taken `gapMs` apart (after the process had time to settle). */
+export async function settledRss(pid: number, samples = 3, gapMs = 500): Promise<number> {
+  const v: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    if (i) await sleep(gapMs);
+    v.push(rss(pid));
+  }
+  v.sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)];
+}

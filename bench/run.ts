@@ -1,0 +1,137 @@
+/**
+ * `npm run bench [-- --quick] [-- --only w2,w3]`: starts what it needs, measures each workload against
+ * a baseline in the same run, prints every figure with its ratio, and writes docs/benchmarks.md,
+ * docs/benchmarks.json and docs/images/benchmarks.svg.
+ */
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './lib/proc';
+import { formatFigure, writeReport, type BenchReport, type Figure } from './lib/results';
+import type { RunContext } from './workloads/common';
+import { workload1 } from './workloads/w1-targeted';
+import { workload2 } from './workloads/w2-fanout';
+import { workload3 } from './workloads/w3-memory';
+import { workload3Cluster } from './workloads/w3-cluster';
+import { workload4 } from './workloads/w4-storm';
+
+const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>> = {
+  w1: workload1,
+  w2: workload2,
+  w3: workload3,
+  w4: workload4,
+  w3c: workload3Cluster,
+};
+
+/** Workloads that run only in the full run, and rough durations of the long ones (to stay in budget). */
+const FULL_ONLY = ['w3c'];
+const ESTIMATED_MS: Record<string, number> = { w3c: 330_000 };
+
+const LIMITS = [
+  '**Open files: 20,000 per process, and the limit cannot be raised on this machine.** One process (server or client) can hold about 19,000 sockets, so **100,000 connections on one gateway node cannot be measured here**, and 50,000 neither; memory per connection is measured at ≤ 19,000 per node. 50k/100k are measured instead as a cluster of 3 and 6 gateway processes fed by as many client processes (≤ 19k sockets each): workload `w3c`, full run only.',
+  'Ephemeral ports: 32768–60999 per source address; clients spread their sockets over source addresses 127.0.0.2 and up (`localAddress`).',
+  'All traffic is on loopback (127.0.0.x); there is no network cost in any figure.',
+];
+
+const NOT_MEASURED = [
+  'W3 at 50,000 and 100,000 connections on ONE gateway node: not possible on this machine (20,000 open files per process, see Machine limits). The W3 rows "over 3/6 nodes" (full run only) spread them over several gateway processes instead, which is a different measurement.',
+  'W5 (Socket.IO peer): not implemented yet; `socket.io` is not installed in this repository (it would be a devDependency used only by the benchmark). BASELINES.md has standalone Socket.IO figures from another run, which are not repeated here because they were not measured in the same run.',
+];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const onlyArg = args.find((a) => a.startsWith('--only'));
+  const onlyValue = onlyArg?.includes('=')
+    ? onlyArg.split('=')[1]
+    : onlyArg
+      ? args[args.indexOf(onlyArg) + 1]
+      : undefined;
+  const selected = onlyValue
+    ? onlyValue.split(',').map((s) => s.trim().toLowerCase())
+    : Object.keys(WORKLOADS).filter((w) => !(quick && FULL_ONLY.includes(w)));
+  for (const s of selected)
+    if (!WORKLOADS[s])
+      throw new Error(`unknown workload '${s}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+
+  const started = Date.now();
+  const budgetMs = quick ? 120_000 : 600_000;
+  const ctx: RunContext = {
+    quick,
+    cleanups: new Set(),
+    log: (line) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`),
+  };
+  const cleanup = async (): Promise<void> => {
+    for (const fn of [...ctx.cleanups]) await fn();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  // Hard bound on the whole run: whatever is still running is stopped.
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: over the ${budgetMs / 1000} s budget, stopping\n`);
+    void cleanup().finally(() => process.exit(2));
+  }, budgetMs + 30_000);
+  watchdog.unref();
+
+  const figures: Figure[] = [];
+  const notMeasured: string[] = [];
+  for (const name of selected) {
+    if (Date.now() - started + (ESTIMATED_MS[name] ?? 0) > budgetMs) {
+      notMeasured.push(
+        `${name.toUpperCase()}: skipped in this run, it would not fit in the ${budgetMs / 1000} s time budget.`,
+      );
+      continue;
+    }
+    try {
+      const out = await WORKLOADS[name](ctx);
+      for (const f of Array.isArray(out) ? out : [out]) {
+        figures.push(f);
+        process.stdout.write(
+          `\n>>> ${formatFigure(f)}\n    (load generator shares the 2 cores with the system under test)\n\n`,
+        );
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      ctx.log(`${name} FAILED: ${message}`);
+      notMeasured.push(`${name.toUpperCase()} failed in this run: ${message.split('\n')[0].slice(0, 300)}`);
+    } finally {
+      await cleanup();
+    }
+  }
+  for (const s of Object.keys(WORKLOADS)) {
+    if (selected.includes(s)) continue;
+    if (quick && FULL_ONLY.includes(s)) {
+      notMeasured.push(
+        `${s.toUpperCase()} (W3 at 50,000 and 100,000 over several nodes): runs only in the full run.`,
+      );
+    } else notMeasured.push(`${s.toUpperCase()}: not selected in this run (\`--only\`).`);
+  }
+
+  const report: BenchReport = {
+    command: `npm run bench${args.length ? ' -- ' + args.join(' ') : ''}`,
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; 2 cores shared by load generator, broker, database and system under test; other test runs were active on the machine while these figures were taken`,
+    node: process.version,
+    figures,
+    notMeasured: [...notMeasured, ...NOT_MEASURED],
+    limits: LIMITS,
+    durationSeconds: (Date.now() - started) / 1000,
+  };
+  await writeReport(report, {
+    json: join(ROOT, 'docs', 'benchmarks.json'),
+    markdown: join(ROOT, 'docs', 'benchmarks.md'),
+    svg: join(ROOT, 'docs', 'images', 'benchmarks.svg'),
+    svgRelative: 'images/benchmarks.svg',
+  });
+  ctx.log(`wrote docs/benchmarks.md, docs/benchmarks.json, docs/images/benchmarks.svg`);
+  clearTimeout(watchdog);
+  process.exit(figures.length ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

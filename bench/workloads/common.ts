@@ -1,0 +1,44 @@
+import { startCluster, signToken, type TestCluster } from '@notify/testing';
+
+export interface RunContext {
+  quick: boolean;
+  /** Every process/worker started registers its stop here, so an abort still stops them. */
+  cleanups: Set<() => Promise<void>>;
+  log(line: string): void;
+}
+
+export async function track<T extends { stop(): Promise<void> }>(ctx: RunContext, thing: T): Promise<T> {
+  const stop = (): Promise<void> => thing.stop().catch(() => undefined);
+  ctx.cleanups.add(stop);
+  const original = thing.stop.bind(thing);
+  thing.stop = async () => {
+    ctx.cleanups.delete(stop);
+    await original();
+  };
+  return thing;
+}
+
+/** A private cluster (ingest + one gateway) with quiet logs and idle limits that outlast the run. */
+export async function benchCluster(
+  ctx: RunContext,
+  gateways = 1,
+  env: Record<string, string> = {},
+): Promise<TestCluster> {
+  const cluster = await startCluster({
+    gateways,
+    env: { NOTIFY_LOG_LEVEL: 'warn', NOTIFY_IDLE_TIMEOUT_SECONDS: '120', ...env },
+  });
+  return track(ctx, cluster);
+}
+
+export async function tokens(prefix: string, count: number, channels?: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++)
+    out.push(await signToken(`${prefix}-${i}`, { expiresInSeconds: 3600, channels }));
+  return out;
+}
+
+export const gatewayPort = (cluster: TestCluster, index = 0): number =>
+  Number(new URL(cluster.wsUrl(index, '')).port);
+
+export const now = (): number => performance.timeOrigin + performance.now();
