@@ -2,7 +2,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { freePort, spawnService } from '@notify/testing';
+import {
+  createTestDatabase,
+  freePort,
+  signToken,
+  spawnService,
+  TestClient,
+  TEST_JWT_SECRET,
+} from '@notify/testing';
 
 async function runToExit(
   name: 'ingest' | 'gateway',
@@ -92,5 +99,40 @@ describe('start-up checks', () => {
     const { code, output } = await runToExit('gateway', { UWS_USE_FALLBACK: '1' });
     assert.equal(code, 1);
     assert.match(output, /native binary did not load.*refuses to start/);
+  });
+
+  it('a gateway whose broker is unreachable stays up, holds new sockets without ready, and is not ready', async () => {
+    const db = await createTestDatabase();
+    const port = await freePort();
+    const gateway = spawnService('gateway', port, {
+      NOTIFY_GATEWAY_PORT: String(port),
+      NOTIFY_DATABASE_URL: db.url,
+      NOTIFY_AMQP_URL: `amqp://guest:guest@127.0.0.1:${await freePort()}`,
+      NOTIFY_JWT_SECRET: TEST_JWT_SECRET,
+    });
+    try {
+      let health = 0;
+      for (let i = 0; i < 100 && health !== 200; i++) {
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (health !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(health, 200);
+      const client = await TestClient.connect(`ws://127.0.0.1:${port}/v1/ws?device=early`, {
+        authorization: `Bearer ${await signToken('early-user')}`,
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.deepEqual(client.frames, [], 'no ready before the user is bound');
+      assert.equal(gateway.child.exitCode, null, gateway.output());
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.deepEqual(((await ready.json()) as { checks: { rabbitmq: boolean } }).checks.rabbitmq, false);
+      await client.close();
+    } finally {
+      await gateway.stop('SIGKILL');
+      await db.drop();
+    }
   });
 });

@@ -39,8 +39,16 @@ export class NodeQueue {
   private connection: AmqpConnectionManager | null = null;
   private channel: ChannelWrapper | null = null;
   private setupsDone = 0;
+  /**
+   * Resolves after the first setup declared the queue. Sockets may open before (the node listens
+   * while the broker is still unreachable); their binds wait, since binding to a queue that is not
+   * declared yet is a channel error.
+   */
+  private readonly declared: Promise<void>;
+  private markDeclared!: () => void;
 
   constructor(private readonly options: NodeQueueOptions) {
+    this.declared = new Promise((resolve) => (this.markDeclared = resolve));
     // Unique per process: a restarted node must not inherit a dead one's bindings.
     this.queueName = `notify.gateway.${options.nodeId}.${randomBytes(4).toString('hex')}`;
   }
@@ -68,6 +76,8 @@ export class NodeQueue {
       confirm: false,
       setup: (ch: ConfirmChannel) => this.setup(ch),
     });
+    // Without a listener an 'error' event (a failed setup, a channel error) would end the process.
+    this.channel.on('error', (err) => this.options.log.warn('node queue channel error', { error: err }));
     await this.channel.consume(this.queueName, (message) => this.options.onMessage(message), { noAck: true });
     await this.channel.waitForConnect();
   }
@@ -84,6 +94,7 @@ export class NodeQueue {
       await channel.bindQueue(this.queueName, Topology.deliveryExchange, key);
       state.bound = true;
     }
+    this.markDeclared();
     if (this.setupsDone++ > 0) {
       this.options.log.info('rabbitmq reconnected; bindings restored', { bindings: wanted.length });
       setImmediate(() => this.options.onResync());
@@ -124,6 +135,7 @@ export class NodeQueue {
   private reconcile(key: string, state: KeyState): Promise<void> {
     if (state.reconciling) return state.reconciling;
     state.reconciling = (async () => {
+      await this.declared;
       for (;;) {
         const want = state.refs > 0 || state.lingering;
         if (want === state.bound) break;
