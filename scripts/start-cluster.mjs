@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
+import { startLoadBalancer } from './local-lb.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const env = {
@@ -49,8 +50,8 @@ step('bash', ['scripts/build.sh']);
 step(process.execPath, ['dist/libs/store/src/migrate.cli.js', '--create']);
 
 const children = [];
-function start(name, entry, extra) {
-  const child = spawn(process.execPath, [entry], {
+function start(name, entry, extra, command = process.execPath, args = [entry]) {
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...env, ...extra },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,6 +93,16 @@ start('gateway-b', 'dist/services/gateway/src/main.js', {
   NOTIFY_NODE_ID: 'gateway-b',
 });
 
+// HAProxy in front of the gateways when it is installed (as in production), and the demo page.
+const lb = await startLoadBalancer({ port: 8090, backends: [8080, 8081] });
+if (lb) start('haproxy', null, {}, lb.command, lb.args);
+const demoWsUrl = lb ? 'ws://127.0.0.1:8090/v1/ws' : 'ws://127.0.0.1:8080/v1/ws';
+start('demo', 'scripts/demo-server.mjs', {
+  DEMO_PORT: '8000',
+  DEMO_WS_URL: demoWsUrl,
+  DEMO_INGEST_URL: 'http://127.0.0.1:3000',
+});
+
 // A dev token for user "alice", valid for a day, signed with the dev secret (HS256).
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'alice', exp: Math.floor(Date.now() / 1000) + 86400 })}`;
@@ -101,6 +112,11 @@ notify is starting: ingest http://127.0.0.1:3000 (OpenAPI at /docs), gateways ws
   dev producer API key: ${env.NOTIFY_API_KEYS}
   dev JWT secret:       ${env.NOTIFY_JWT_SECRET}
   token for "alice":    ${token}
+  demo page:            http://127.0.0.1:8000/ (user alice; ?user=bob for another), via ${
+    lb
+      ? 'HAProxy ws://127.0.0.1:8090/v1/ws (round robin over both gateways)'
+      : "gateway-a only: install haproxy ('apt install haproxy') to put a load balancer in front"
+  }
 Try it:
   websocat 'ws://127.0.0.1:8080/v1/ws?device=cli&token=${token}'
   curl -XPOST http://127.0.0.1:3000/v1/notifications -H 'authorization: Bearer ${env.NOTIFY_API_KEYS}' \\

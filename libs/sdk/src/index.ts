@@ -1,0 +1,20 @@
+export { NotifyClient, HistoryQuery, type SubscribeOptions } from './client.js';
+export { NotifyError } from './types.js';
+export type {
+  ChannelMessage,
+  ConnectionState,
+  HistoryOptions,
+  HistoryPage,
+  NotifyClientOptions,
+  NotifyErrorCode,
+  NotifyEvents,
+  ReadChange,
+  ReadyInfo,
+  StateChange,
+  SubscriptionStatus,
+  UserNotification,
+} from './types.js';
+export { MemoryStorage, type KeyValueStorage } from './storage.js';
+export { backoffDelay, MIN_RETRY_MS, type BackoffOptions } from './backoff.js';
+export type { WebSocketConstructor, WebSocketLike } from './host.js';
+export { CloseCode, closeCodeAllowsReconnect } from '@notify/protocol';
