@@ -87,9 +87,10 @@ describe('guaranteed delivery across three gateway nodes', () => {
     const firstId = (res.body as { results: { id: string }[] }).results[0].id;
     for (const d of devices) await seqs(d, 3);
 
-    devices[0].send({ type: 'read', ids: [firstId] });
+    devices[0].send({ type: 'read', ids: [firstId], ref: 'mine' });
     for (const d of devices) {
       const read = await d.next('read');
+      assert.equal(read.ref, d === devices[0] ? 'mine' : undefined, 'only the asking socket gets its ref');
       assert.deepEqual(read.ids, [firstId]);
       assert.equal(read.unread, 2);
       assert.equal(read.asOfSeq, 3);
@@ -100,9 +101,15 @@ describe('guaranteed delivery across three gateway nodes', () => {
       assert.equal(read.ids.length, 2);
       assert.equal(read.unread, 0);
     }
-    // Marking again changes nothing: only the asking socket hears back.
-    devices[1].send({ type: 'read', upTo: 3 });
-    assert.deepEqual(await devices[1].next('read'), { type: 'read', ids: [], unread: 0, asOfSeq: 3 });
+    // Marking again changes nothing: only the asking socket hears back, with its ref.
+    devices[1].send({ type: 'read', upTo: 3, ref: 'again' });
+    assert.deepEqual(await devices[1].next('read'), {
+      type: 'read',
+      ids: [],
+      unread: 0,
+      asOfSeq: 3,
+      ref: 'again',
+    });
     await sleep(200);
     assert.deepEqual(devices[0].all('read'), []);
     const fresh = await TestClient.connect(cluster.wsUrl(1, 'device=later'), {
@@ -111,6 +118,8 @@ describe('guaranteed delivery across three gateway nodes', () => {
     assert.equal((await fresh.next('ready')).unread, 0, 'durable');
     devices[0].send({ type: 'read', ids: ['not-a-uuid'], ref: 'q' });
     assert.equal((await devices[0].next('error')).ref, 'q');
+    devices[0].send({ type: 'read', ids: Array.from({ length: 257 }, () => firstId), ref: 'too-many' });
+    assert.match((await devices[0].next('error')).message, /1 to 256/);
     await Promise.all([...devices, fresh].map((d) => d.close()));
   });
 

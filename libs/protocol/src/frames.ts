@@ -55,6 +55,8 @@ export interface ReadFrame {
    * through different publishers and may arrive in either order.
    */
   asOfSeq: number;
+  /** Echoed on the asking socket's copy only (an addition to v1). */
+  ref?: string;
 }
 export interface HistoryFrame {
   type: 'history';
@@ -108,6 +110,7 @@ export interface MarkReadFrame {
   type: 'read';
   ids?: string[];
   upTo?: number;
+  ref?: string;
 }
 export interface HistoryRequestFrame {
   type: 'history';

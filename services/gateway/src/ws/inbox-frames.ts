@@ -8,7 +8,8 @@ import type { SessionRegistry } from '../session/session-registry';
 import type { FrameSender } from './frame-sender';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const MAX_READ_IDS = 1000;
+/** 256 ids (~10 KB of JSON) fit well inside the default 16 KiB frame limit. */
+const MAX_READ_IDS = 256;
 const DEFAULT_HISTORY_LIMIT = 20;
 
 type Fields = Record<string, unknown>;
@@ -43,10 +44,16 @@ export class InboxFrames {
       asOfSeq: change.asOfSeq,
     };
     const body = JSON.stringify(frame);
+    // The asking socket's copy echoes its ref, so a client knows its request was applied.
+    const reply = ref === undefined ? body : JSON.stringify({ ...frame, ref });
     if (change.ids.length === 0) {
       // Nothing changed: only the asking socket hears back, with the current count.
-      this.sender.send(s, body);
+      this.sender.send(s, reply);
       return;
+    }
+    if (change.version > s.readVersion) {
+      s.readVersion = change.version;
+      this.sender.send(s, reply);
     }
     this.deliverRead(this.registry.forUser(s.userId) ?? [], change.version, body);
     this.nodeQueue
