@@ -1,7 +1,6 @@
-// HAProxy in front of the local gateways for `npm start` (the same setup as test/support/haproxy.ts:
-// round robin, /readyz health checks every 500 ms, WebSocket tunnels, retries on a refused connect).
+// HAProxy in front of the local gateways for `npm start`, rendered from deploy/haproxy/local.cfg.template.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -30,36 +29,18 @@ export async function startLoadBalancer({
   }
   const dir = mkdtempSync(join(tmpdir(), 'notify-lb-'));
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    file,
-    [
-      'global',
-      '  maxconn 4096',
-      '',
-      'defaults',
-      '  mode http',
-      '  maxconn 4000',
-      '  timeout connect 2s',
-      '  timeout client 60s',
-      '  timeout server 60s',
-      '  timeout tunnel 1h',
-      '  timeout http-request 10s',
-      '  retries 3',
-      '  option redispatch 1',
-      '',
-      'frontend ws',
-      `  bind 127.0.0.1:${port}`,
-      '  default_backend gateways',
-      '',
-      'backend gateways',
-      '  balance roundrobin',
-      '  option httpchk GET /readyz HTTP/1.1',
-      '  http-check send hdr Host gateway',
-      '  default-server inter 500ms fall 2 rise 2',
-      ...backends.map((p, i) => `  server gw${i} 127.0.0.1:${p} check`),
-      '',
-    ].join('\n'),
-  );
+  // The deploy template, so local runs use the configuration the manifest test keeps in step with
+  // the compose one (HTTP/1.1 health checks on /readyz, WebSocket tunnels).
+  const template = readFileSync(new URL('../deploy/haproxy/local.cfg.template', import.meta.url), 'utf8');
+  const servers = backends.map((p, i) => `    server gateway-${i} 127.0.0.1:${p}`).join('\n');
+  // Placeholders outside the comment lines only (the template's header comment names them too).
+  const rendered = template
+    .split('\n')
+    .map((line) =>
+      line.startsWith('#') ? line : line.replace('{{PORT}}', String(port)).replace('{{BACKENDS}}', servers),
+    )
+    .join('\n');
+  writeFileSync(file, rendered);
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return { command: haproxy, args: ['-f', file, '-db'] };
 }

@@ -114,7 +114,7 @@ notify is starting: ingest http://127.0.0.1:3000 (OpenAPI at /docs), gateways ws
   token for "alice":    ${token}
   demo page:            http://127.0.0.1:8000/ (user alice; ?user=bob for another), via ${
     lb
-      ? 'HAProxy ws://127.0.0.1:8090/v1/ws (round robin over both gateways)'
+      ? 'HAProxy ws://127.0.0.1:8090/v1/ws (least connections over both gateways)'
       : "gateway-a only: install haproxy ('apt install haproxy') to put a load balancer in front"
   }
 Try it:
