@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'amqplib';
 import { Client } from 'pg';
-import { startCluster, type TestCluster } from '@notify/testing';
+import { management, startCluster, type TestCluster } from '@notify/testing';
 
 /*
  * The deterministic form of something the chaos run can only hit by chance: the broker connection of
@@ -13,16 +13,7 @@ import { startCluster, type TestCluster } from '@notify/testing';
  *
  * Only this test's vhost is touched: the consumer's connection is closed through the management API.
  */
-const MANAGEMENT = process.env.NOTIFY_TEST_RABBITMQ_MANAGEMENT ?? 'http://127.0.0.1:15672';
-const AUTH = 'Basic ' + Buffer.from('guest:guest').toString('base64');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function management(method: string, path: string): Promise<Response> {
-  return fetch(`${MANAGEMENT}/api${path}`, {
-    method,
-    headers: { authorization: AUTH, 'x-reason': 'chaos test: consumer connection lost' },
-  });
-}
 
 describe('ingest loses its consumer connection between commit and ack', () => {
   let cluster: TestCluster;

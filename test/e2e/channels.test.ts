@@ -2,14 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Topology } from '@notify/amqp';
 import type { MessageFrame } from '@notify/protocol';
-import {
-  metricValue,
-  signToken,
-  startCluster,
-  TestClient,
-  TEST_API_KEY,
-  type TestCluster,
-} from '@notify/testing';
+import { metricValue, signToken, startCluster, TestClient, type TestCluster } from '@notify/testing';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -36,18 +29,12 @@ describe('channels: authorized pub/sub with history and recovery, on two nodes',
     return c;
   }
 
-  async function publish(
+  const publish = (
     channel: string,
     data: unknown,
     idempotencyKey?: string,
-  ): Promise<{ status: number; body: unknown }> {
-    const res = await fetch(`${cluster.ingestUrl}/v1/channels/${channel}/messages`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify(idempotencyKey ? { data, idempotencyKey } : { data }),
-    });
-    return { status: res.status, body: await res.json() };
-  }
+  ): Promise<{ status: number; body: unknown }> =>
+    cluster.publish(channel, idempotencyKey ? { data, idempotencyKey } : { data });
 
   async function subscribe(c: TestClient, channel: string, since?: number): Promise<void> {
     c.send(
@@ -230,17 +217,7 @@ describe('channels: authorized pub/sub with history and recovery, on two nodes',
     const one = await publish('public.idem', { x: 1 }, 'same-key');
     const two = await publish('public.idem', { x: 1 }, 'same-key');
     assert.deepEqual(two.body, one.body);
-    const bad = await fetch(`${cluster.ingestUrl}/v1/channels/bad..name/messages`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ data: 1 }),
-    });
-    assert.equal(bad.status, 400);
-    const noData = await fetch(`${cluster.ingestUrl}/v1/channels/ok/messages`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({}),
-    });
-    assert.equal(noData.status, 400);
+    assert.equal((await cluster.publish('bad..name', { data: 1 })).status, 400);
+    assert.equal((await cluster.publish('ok', {})).status, 400);
   });
 });

@@ -11,7 +11,7 @@ import {
   type UserNotification,
   type WebSocketConstructor,
 } from '@notify/sdk';
-import { TEST_API_KEY, type TestCluster } from '@notify/testing';
+import type { TestCluster } from '@notify/testing';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -135,14 +135,9 @@ export async function postMany(cluster: TestCluster, userId: string, count: numb
 }
 
 export async function publishChannel(cluster: TestCluster, channel: string, data: unknown): Promise<number> {
-  const res = await fetch(`${cluster.ingestUrl}/v1/channels/${channel}/messages`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ data }),
-  });
-  const body = (await res.json()) as { offset: number };
-  if (res.status !== 202) throw new Error(`POST channel message: ${res.status} ${JSON.stringify(body)}`);
-  return body.offset;
+  const res = await cluster.publish(channel, { data });
+  if (res.status !== 202) throw new Error(`POST channel message: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body as { offset: number }).offset;
 }
 
 /** `ws://127.0.0.1:<port>/v1/ws` of a gateway, without a query (the SDK adds device, token, since). */

@@ -16,10 +16,25 @@ export interface TestCluster {
   nodeId(index: number): string;
   /** POST /v1/notifications with the test API key. */
   post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  /** POST /v1/channels/{channel}/messages with the test API key. */
+  publish(channel: string, body: unknown): Promise<{ status: number; body: unknown }>;
   startIngest(): Promise<ServiceProcess>;
   startGateway(index: number, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   amqp(): Promise<{ connection: ChannelModel; channel: ConfirmChannel }>;
   stop(): Promise<void>;
+}
+
+async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
 }
 
 /**
@@ -50,14 +65,8 @@ export async function startCluster(
     ingestUrl: `http://127.0.0.1:${ingestPort}`,
     nodeId: (index) => `gw-${index}-${vhost.name.slice(-8)}`,
     wsUrl: (gateway, query) => `ws://127.0.0.1:${gatewayPorts[gateway]}/v1/ws?${query}`,
-    async post(body, headers = {}) {
-      const res = await fetch(`${cluster.ingestUrl}/v1/notifications`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
-        body: typeof body === 'string' ? body : JSON.stringify(body),
-      });
-      return { status: res.status, body: await res.json() };
-    },
+    post: (body, headers = {}) => postJson(`${cluster.ingestUrl}/v1/notifications`, body, headers),
+    publish: (channel, body) => postJson(`${cluster.ingestUrl}/v1/channels/${channel}/messages`, body),
     async startIngest() {
       cluster.ingest = spawnService('ingest', ingestPort, {
         ...env,

@@ -4,7 +4,7 @@ const MANAGEMENT = process.env.NOTIFY_TEST_RABBITMQ_MANAGEMENT ?? 'http://127.0.
 const AUTH = 'Basic ' + Buffer.from('guest:guest').toString('base64');
 
 /** Retries connection failures for a while: the broker may be restarting (the chaos test does that). */
-async function management(method: string, path: string, body?: unknown): Promise<Response> {
+export async function management(method: string, path: string, body?: unknown): Promise<Response> {
   const deadline = Date.now() + 30_000;
   let res: Response;
   for (;;) {
