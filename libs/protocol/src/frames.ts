@@ -19,7 +19,9 @@ export interface ReadyFrame {
   deviceId: string;
   connectionId: string;
   node: string;
+  /** The user's newest seq when the connection opened. */
   lastSeq: number;
+  /** Unread notifications when the connection opened (the SDK's `client.unread` keeps it current). */
   unread: number;
 }
 export interface NotificationFrame extends NotificationPayload {

@@ -1,4 +1,4 @@
-import type { ErrorCode, NotificationPayload } from '@notify/protocol';
+import type { ErrorCode, NotificationPayload, ReadyFrame } from '@notify/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { WebSocketConstructor } from './host.js';
 import type { KeyValueStorage } from './storage.js';
@@ -39,16 +39,7 @@ export interface StateChange {
 }
 
 /** The `ready` frame: who the client is and where it is connected. */
-export interface ReadyInfo {
-  userId: string;
-  deviceId: string;
-  connectionId: string;
-  node: string;
-  /** The user's newest seq when the connection opened. */
-  lastSeq: number;
-  /** Unread notifications when the connection opened (see `client.unread` for the live count). */
-  unread: number;
-}
+export type ReadyInfo = Omit<ReadyFrame, 'type'>;
 
 export interface ReadChange {
   /** Notifications that became read (on any device). */
