@@ -99,7 +99,7 @@ describe('per-user seq allocation (real PostgreSQL)', () => {
       { userId: 'ttl-user', topic: 'b', expiresAt: new Date(Date.now() - 1000) },
       { userId: 'ttl-user', topic: 'c' },
     ]);
-    const rows = await repo.listAfter('ttl-user', 0, null, 10);
+    const rows = await repo.listAfter('ttl-user', 0, 10);
     assert.deepEqual(
       rows.map((r) => [r.seq, r.topic]),
       [

@@ -73,13 +73,4 @@ export class InboxRepository {
     const last = items[items.length - 1];
     return { items, nextBefore: items.length === options.limit && last && last.seq > 1 ? last.seq : null };
   }
-
-  async readVersion(userId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('user_streams')
-      .select('read_version')
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return row?.read_version ?? 0;
-  }
 }

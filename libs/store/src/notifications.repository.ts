@@ -187,21 +187,17 @@ export class NotificationsRepository {
     };
   }
 
-  /** Unexpired notifications with afterSeq < seq ≤ upToSeq, oldest first. */
-  async listAfter(
-    userId: string,
-    afterSeq: number,
-    upToSeq: number | null,
-    limit: number,
-  ): Promise<StoredNotification[]> {
-    let query = this.db
+  /** Unexpired notifications with seq > afterSeq, oldest first. */
+  async listAfter(userId: string, afterSeq: number, limit: number): Promise<StoredNotification[]> {
+    const rows = await this.db
       .selectFrom('notifications')
       .selectAll()
       .where('user_id', '=', userId)
       .where('seq', '>', afterSeq)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]));
-    if (upToSeq !== null) query = query.where('seq', '<=', upToSeq);
-    const rows = await query.orderBy('seq', 'asc').limit(limit).execute();
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
     return rows.map((row) => fromRow(row as NotificationRow));
   }
 }

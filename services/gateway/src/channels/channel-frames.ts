@@ -52,13 +52,14 @@ export class ChannelFrames {
     s.subscriptions.set(name, subscription);
     try {
       await node.ready;
-      const state = await this.channels.state(name);
+      // Only a resume point needs the channel's trimmed offset; a live-only subscribe costs no query.
+      const trimmedOffset = since === undefined ? 0 : (await this.channels.state(name)).trimmedOffset;
       if (s.closed || s.subscriptions.get(name) !== subscription) return;
       const frame: SubscribedFrame = { type: 'subscribed', channel: name, offset: node.stream.position };
       let from: number | null = null;
       if (since !== undefined) {
         // Everything after `since` is still in history exactly when nothing after it was trimmed.
-        frame.recovered = (since as number) >= state.trimmedOffset;
+        frame.recovered = (since as number) >= trimmedOffset;
         if (frame.recovered) from = Math.min(since as number, node.stream.position);
       }
       if (ref !== undefined) frame.ref = ref;

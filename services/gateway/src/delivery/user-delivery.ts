@@ -46,7 +46,7 @@ export class UserDelivery {
       await catchUp(
         s.stream,
         {
-          fetchAfter: (after, limit) => this.notifications.listAfter(s.userId, after, null, limit),
+          fetchAfter: (after, limit) => this.notifications.listAfter(s.userId, after, limit),
           numberOf: (n: StoredNotification) => n.seq,
           deliver: (n: StoredNotification) => {
             if (!this.write(s, encodeNotificationFrame(toPayload(n)))) return false;
