@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, Length } from 'class-validator';
-import { IsChannelName, MaxJsonBytes } from './custom-validators';
+import { HasNoNulCharacter, IsChannelName, MaxJsonBytes } from './custom-validators';
 import { MAX_DATA_BYTES, MAX_IDEMPOTENCY_KEY_LENGTH } from './send-notification.dto';
 
 /** Body of `POST /v1/channels/{channel}/messages`. */
@@ -12,6 +12,7 @@ export class ChannelMessageDto {
   })
   @IsDefined({ message: 'data is required' })
   @MaxJsonBytes(MAX_DATA_BYTES)
+  @HasNoNulCharacter()
   data!: unknown;
 
   /** Retrying with the same key within 24 h returns the first result and stores nothing new. */
@@ -19,6 +20,7 @@ export class ChannelMessageDto {
   @IsOptional()
   @IsString()
   @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
+  @HasNoNulCharacter()
   idempotencyKey?: string;
 }
 

@@ -59,3 +59,29 @@ export function IsChannelName(options?: ValidationOptions): PropertyDecorator {
     });
   };
 }
+
+/**
+ * PostgreSQL's text and jsonb cannot hold U+0000, so a value with one would fail at the database;
+ * refusing it here gives the producer a clear 400 (or dead-letter reason) instead of an internal error.
+ */
+export function HasNoNulCharacter(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'hasNoNulCharacter',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: '$property must not contain the character U+0000', ...options },
+      validator: {
+        validate(value: unknown): boolean {
+          if (value === undefined || value === null) return true;
+          if (typeof value === 'string') return !value.includes('\u0000');
+          try {
+            return !(JSON.stringify(value) ?? '').includes('\\u0000');
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+  };
+}

@@ -17,7 +17,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { TOPIC_MAX_LENGTH, TOPIC_PATTERN, USER_ID_PATTERN } from '@notify/protocol';
-import { IsAbsentWith, MaxJsonBytes } from './custom-validators';
+import { HasNoNulCharacter, IsAbsentWith, MaxJsonBytes } from './custom-validators';
 
 export const MAX_RECIPIENTS = 1000;
 export const MAX_TITLE_LENGTH = 256;
@@ -70,12 +70,14 @@ export class SendNotificationDto {
   @IsOptional()
   @IsString()
   @MaxLength(MAX_TITLE_LENGTH)
+  @HasNoNulCharacter()
   title?: string;
 
   @ApiPropertyOptional({ maxLength: MAX_BODY_LENGTH })
   @IsOptional()
   @IsString()
   @MaxLength(MAX_BODY_LENGTH)
+  @HasNoNulCharacter()
   body?: string;
 
   /** Free-form JSON object delivered as is. */
@@ -87,6 +89,7 @@ export class SendNotificationDto {
   @IsOptional()
   @IsObject()
   @MaxJsonBytes(MAX_DATA_BYTES)
+  @HasNoNulCharacter()
   data?: Record<string, unknown>;
 
   /** Retrying with the same key within 24 h returns the first result and stores nothing new. */
@@ -98,6 +101,7 @@ export class SendNotificationDto {
   @IsOptional()
   @IsString()
   @Length(1, MAX_IDEMPOTENCY_KEY_LENGTH)
+  @HasNoNulCharacter()
   idempotencyKey?: string;
 
   /** After this many seconds the notification is neither delivered nor replayed. */

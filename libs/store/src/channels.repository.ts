@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from './database';
+import type { Database } from './schema';
 import { IDEMPOTENCY_WINDOW_HOURS } from './notifications.repository';
+import { appendIdempotent, idempotencyKeyOf } from './idempotent-batch';
 import { withRetryableTransaction } from './transactions';
 
 export interface StoredChannelMessage {
@@ -18,6 +20,12 @@ export interface ChannelAppendResult {
   duplicate: boolean;
   /** The stored message, unless a duplicate's original has left the history window. */
   message: StoredChannelMessage | null;
+}
+
+export interface NewChannelMessage {
+  channel: string;
+  data: unknown;
+  idempotencyKey?: string;
 }
 
 export interface ChannelState {
@@ -53,48 +61,104 @@ export class ChannelsRepository {
   constructor(private readonly db: Db) {}
 
   append(channel: string, data: unknown, idempotencyKey?: string): Promise<ChannelAppendResult> {
+    return this.appendMany([{ channel, data, idempotencyKey }]).then((results) => results[0]);
+  }
+
+  /**
+   * Stores a batch atomically and returns one result per input, in input order, in one transaction of
+   * two statements (a key lookup, then one that allocates offsets and inserts), like notifications.
+   * Offsets come from one upsert per channel, sorted, so concurrent batches lock in one order; repeats
+   * of an idempotency key inside the batch resolve to its first occurrence.
+   */
+  appendMany(items: readonly NewChannelMessage[]): Promise<ChannelAppendResult[]> {
+    if (items.length === 0) return Promise.resolve([]);
     return withRetryableTransaction(this.db, async (trx) => {
-      if (idempotencyKey !== undefined) {
-        await sql`
-          DELETE FROM channel_idempotency_keys WHERE key = ${idempotencyKey} AND channel = ${channel}
-            AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.execute(trx);
-        const seen = await sql<{ message_id: string; offset: number } & Partial<MessageRow>>`
-          SELECT k.message_id, k."offset", m.channel, m.id, m.data, m.created_at
-          FROM channel_idempotency_keys k LEFT JOIN channel_messages m ON m.id = k.message_id
-          WHERE k.key = ${idempotencyKey} AND k.channel = ${channel}`.execute(trx);
-        const hit = seen.rows[0];
-        if (hit) {
-          return {
-            id: hit.message_id,
-            offset: hit.offset,
-            duplicate: true,
-            message: hit.id ? fromRow(hit as MessageRow) : null,
-          };
-        }
-      }
-      const allocated = await sql<{ last_offset: number }>`
-        INSERT INTO channel_streams (channel, last_offset) VALUES (${channel}, 1)
-        ON CONFLICT (channel) DO UPDATE SET last_offset = channel_streams.last_offset + 1
-        RETURNING last_offset`.execute(trx);
-      const message: StoredChannelMessage = {
-        channel,
-        offset: allocated.rows[0].last_offset,
-        id: randomUUID(),
-        data,
-        createdAt: new Date(),
-      };
-      await sql`
-        INSERT INTO channel_messages (channel, "offset", id, data, created_at)
-        VALUES (${channel}, ${message.offset}, ${message.id}, ${JSON.stringify(data)}::jsonb, ${message.createdAt})`.execute(
-        trx,
+      const existing = await this.findByIdempotencyKeys(trx, items);
+      return appendIdempotent(
+        items,
+        (item) => item.channel,
+        existing,
+        (fresh) => this.insertFresh(trx, items, fresh),
       );
-      if (idempotencyKey !== undefined) {
-        await sql`
-          INSERT INTO channel_idempotency_keys (key, channel, message_id, "offset")
-          VALUES (${idempotencyKey}, ${channel}, ${message.id}, ${message.offset})`.execute(trx);
-      }
-      return { id: message.id, offset: message.offset, duplicate: false, message };
     });
+  }
+
+  private async insertFresh(
+    trx: Transaction<Database>,
+    items: readonly NewChannelMessage[],
+    fresh: readonly number[],
+  ): Promise<ChannelAppendResult[]> {
+    const perChannel = new Map<string, number>();
+    for (const i of fresh) perChannel.set(items[i].channel, (perChannel.get(items[i].channel) ?? 0) + 1);
+    const channels = [...perChannel.keys()].sort();
+    const createdAt = new Date();
+    const rows = fresh.map((i) => ({ item: items[i], id: randomUUID() }));
+    const keyed = rows.filter((r) => r.item.idempotencyKey !== undefined);
+    // A concurrent writer of the same key fails this statement with a unique violation (nothing of
+    // it stays); the retry then finds that writer's committed result.
+    const numbered = await sql<{ id: string; offset: number }>`
+      WITH alloc AS (
+        INSERT INTO channel_streams (channel, last_offset)
+        SELECT c, n FROM unnest(${channels}::text[], ${channels.map((c) => perChannel.get(c) as number)}::bigint[]) AS t(c, n)
+        ORDER BY c
+        ON CONFLICT (channel) DO UPDATE SET last_offset = channel_streams.last_offset + EXCLUDED.last_offset
+        RETURNING channel, last_offset
+      ), fresh AS (
+        SELECT r.*, a.last_offset - count(*) OVER w + row_number() OVER (w ORDER BY r.ord) AS "offset"
+        FROM unnest(${rows.map((r) => r.item.channel)}::text[], ${rows.map((r) => r.id)}::uuid[],
+          ${rows.map((r) => JSON.stringify(r.item.data))}::jsonb[]) WITH ORDINALITY AS r(channel, id, data, ord)
+        JOIN alloc a ON a.channel = r.channel
+        WINDOW w AS (PARTITION BY r.channel)
+      ), stored AS (
+        INSERT INTO channel_messages (channel, "offset", id, data, created_at)
+        SELECT channel, "offset", id, data, ${createdAt} FROM fresh
+      ), keys AS (
+        INSERT INTO channel_idempotency_keys (key, channel, message_id, "offset")
+        SELECT k.key, f.channel, f.id, f."offset"
+        FROM unnest(${keyed.map((r) => r.id)}::uuid[], ${keyed.map((r) => r.item.idempotencyKey as string)}::text[]) AS k(id, key)
+        JOIN fresh f ON f.id = k.id
+      )
+      SELECT id, "offset" FROM fresh`.execute(trx);
+    const offsetOf = new Map(numbered.rows.map((r) => [r.id, Number(r.offset)]));
+    return rows.map(({ item, id }) => {
+      const offset = offsetOf.get(id) as number;
+      const message: StoredChannelMessage = { channel: item.channel, offset, id, data: item.data, createdAt };
+      return { id, offset, duplicate: false, message };
+    });
+  }
+
+  private async findByIdempotencyKeys(
+    trx: Transaction<Database>,
+    items: readonly NewChannelMessage[],
+  ): Promise<Map<string, ChannelAppendResult>> {
+    const found = new Map<string, ChannelAppendResult>();
+    const keyed = items.filter((item) => item.idempotencyKey !== undefined);
+    if (keyed.length === 0) return found;
+    const keys = keyed.map((item) => item.idempotencyKey as string);
+    const channels = keyed.map((item) => item.channel);
+    // A key past its window is forgotten (deleted here), so the producer may reuse it.
+    const rows = await sql<
+      { key: string; key_channel: string; message_id: string; key_offset: number } & Partial<MessageRow>
+    >`
+      WITH expired AS (
+        DELETE FROM channel_idempotency_keys
+        WHERE (key, channel) IN (SELECT * FROM unnest(${keys}::text[], ${channels}::text[]))
+          AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
+      )
+      SELECT k.key, k.channel AS key_channel, k.message_id, k."offset" AS key_offset,
+             m.channel, m."offset", m.id, m.data, m.created_at
+      FROM channel_idempotency_keys k LEFT JOIN channel_messages m ON m.id = k.message_id
+      WHERE (k.key, k.channel) IN (SELECT * FROM unnest(${keys}::text[], ${channels}::text[]))
+        AND k.created_at >= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.execute(trx);
+    for (const row of rows.rows) {
+      found.set(idempotencyKeyOf(row.key, row.key_channel), {
+        id: row.message_id,
+        offset: row.key_offset,
+        duplicate: true,
+        message: row.id ? fromRow(row as MessageRow) : null,
+      });
+    }
+    return found;
   }
 
   async state(channel: string): Promise<ChannelState> {

@@ -9,22 +9,25 @@ import {
   type NotificationRow,
   type StoredNotification,
 } from './notification-records';
+import { appendIdempotent, idempotencyKeyOf } from './idempotent-batch';
 import { withRetryableTransaction } from './transactions';
 
 /** How long a producer's idempotency key is remembered (DESIGN §2.5). */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
-
-const keyOf = (key: string, userId: string): string => `${key}\u0000${userId}`;
 
 /** All SQL for the user inbox. */
 export class NotificationsRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * Stores a batch atomically and returns one result per input, in input order.
-   * Seqs come from one upsert per user on user_streams: its row lock serialises concurrent writers of
-   * the same user, and since the increment commits or rolls back with the rows it numbers, seqs have
-   * no gaps, and seq N committed implies every seq below N is committed (gateways rely on this).
+   * Stores a batch atomically and returns one result per input, in input order, in one transaction of
+   * two statements: one looks up idempotency keys, one allocates seqs and inserts. It is an explicit
+   * transaction, although each statement is atomic, so that a statement still waiting for a lock when
+   * its process dies never commits what nobody will acknowledge. Seqs come from one upsert per user on user_streams: its row lock serialises
+   * concurrent writers of the same user, and since the increment commits or rolls back with the rows
+   * it numbers, seqs have no gaps, and seq N committed implies every seq below N is committed
+   * (gateways rely on this). A concurrent writer of the same key makes the insert fail with a unique
+   * violation; the retry then finds that writer's result.
    */
   append(items: readonly NewNotification[]): Promise<AppendResult[]> {
     if (items.length === 0) return Promise.resolve([]);
@@ -35,65 +38,63 @@ export class NotificationsRepository {
     trx: Transaction<Database>,
     items: readonly NewNotification[],
   ): Promise<AppendResult[]> {
-    const results: (AppendResult | undefined)[] = new Array(items.length);
     const existing = await this.findByIdempotencyKeys(trx, items);
-    const firstIndexOfKey = new Map<string, number>();
-    const fresh: number[] = [];
-    items.forEach((item, i) => {
-      if (item.idempotencyKey === undefined) return void fresh.push(i);
-      const k = keyOf(item.idempotencyKey, item.userId);
-      const found = existing.get(k);
-      if (found) results[i] = { ...found, duplicate: true };
-      else if (firstIndexOfKey.has(k))
-        return; // resolved below, after the first one is numbered
-      else {
-        firstIndexOfKey.set(k, i);
-        fresh.push(i);
-      }
-    });
-
-    if (fresh.length > 0) await this.insertFresh(trx, items, fresh, results);
-
-    // Repeats of a key inside this same batch resolve to the first occurrence.
-    items.forEach((item, i) => {
-      if (results[i] || item.idempotencyKey === undefined) return;
-      const first = results[
-        firstIndexOfKey.get(keyOf(item.idempotencyKey, item.userId)) as number
-      ] as AppendResult;
-      results[i] = { ...first, duplicate: true };
-    });
-    return results as AppendResult[];
+    return appendIdempotent(
+      items,
+      (item) => item.userId,
+      existing,
+      (fresh) => this.insertFresh(trx, items, fresh),
+    );
   }
 
   private async insertFresh(
     trx: Transaction<Database>,
     items: readonly NewNotification[],
     fresh: readonly number[],
-    results: (AppendResult | undefined)[],
-  ): Promise<void> {
+  ): Promise<AppendResult[]> {
     const perUser = new Map<string, number>();
     for (const i of fresh) perUser.set(items[i].userId, (perUser.get(items[i].userId) ?? 0) + 1);
     // Sorted, so concurrent batches lock user rows in one order and cannot deadlock each other.
     const users = [...perUser.keys()].sort();
-    const counts = users.map((u) => perUser.get(u) as number);
-    const allocated = await sql<{ user_id: string; last_seq: number }>`
-      INSERT INTO user_streams (user_id, last_seq)
-      SELECT u, c FROM unnest(${users}::text[], ${counts}::bigint[]) AS t(u, c) ORDER BY u
-      ON CONFLICT (user_id) DO UPDATE SET last_seq = user_streams.last_seq + EXCLUDED.last_seq
-      RETURNING user_id, last_seq`.execute(trx);
-    const nextSeq = new Map<string, number>();
-    for (const row of allocated.rows)
-      nextSeq.set(row.user_id, row.last_seq - (perUser.get(row.user_id) as number) + 1);
-
     const createdAt = new Date();
-    const rows: StoredNotification[] = fresh.map((i) => {
-      const item = items[i];
-      const seq = nextSeq.get(item.userId) as number;
-      nextSeq.set(item.userId, seq + 1);
+    const rows = fresh.map((i) => ({ item: items[i], id: randomUUID() }));
+    const keyed = rows.filter((r) => r.item.idempotencyKey !== undefined);
+    // The n-th fresh row of a user gets (new last_seq − its count + n): the same numbering in input
+    // order as the seqs the upsert reserved.
+    const numbered = await sql<{ id: string; seq: number }>`
+      WITH alloc AS (
+        INSERT INTO user_streams (user_id, last_seq)
+        SELECT u, c FROM unnest(${users}::text[], ${users.map((u) => perUser.get(u) as number)}::bigint[]) AS t(u, c)
+        ORDER BY u
+        ON CONFLICT (user_id) DO UPDATE SET last_seq = user_streams.last_seq + EXCLUDED.last_seq
+        RETURNING user_id, last_seq
+      ), fresh AS (
+        SELECT r.*, a.last_seq - count(*) OVER w + row_number() OVER (w ORDER BY r.ord) AS seq
+        FROM unnest(${rows.map((r) => r.item.userId)}::text[], ${rows.map((r) => r.id)}::uuid[],
+          ${rows.map((r) => r.item.topic)}::text[], ${rows.map((r) => r.item.title ?? null)}::text[],
+          ${rows.map((r) => r.item.body ?? null)}::text[],
+          ${rows.map((r) => (r.item.data === undefined ? null : JSON.stringify(r.item.data)))}::jsonb[],
+          ${rows.map((r) => r.item.expiresAt ?? null)}::timestamptz[])
+          WITH ORDINALITY AS r(user_id, id, topic, title, body, data, expires_at, ord)
+        JOIN alloc a ON a.user_id = r.user_id
+        WINDOW w AS (PARTITION BY r.user_id)
+      ), stored AS (
+        INSERT INTO notifications (user_id, seq, id, topic, title, body, data, created_at, expires_at)
+        SELECT user_id, seq, id, topic, title, body, data, ${createdAt}, expires_at FROM fresh
+      ), keys AS (
+        INSERT INTO idempotency_keys (key, user_id, notification_id, seq)
+        SELECT k.key, f.user_id, f.id, f.seq
+        FROM unnest(${keyed.map((r) => r.id)}::uuid[], ${keyed.map((r) => r.item.idempotencyKey as string)}::text[]) AS k(id, key)
+        JOIN fresh f ON f.id = k.id
+      )
+      SELECT id, seq FROM fresh`.execute(trx);
+    const seqOf = new Map(numbered.rows.map((r) => [r.id, Number(r.seq)]));
+    return rows.map(({ item, id }) => {
+      const seq = seqOf.get(id) as number;
       const stored: StoredNotification = {
         userId: item.userId,
         seq,
-        id: randomUUID(),
+        id,
         topic: item.topic,
         title: item.title ?? null,
         body: item.body ?? null,
@@ -102,58 +103,39 @@ export class NotificationsRepository {
         expiresAt: item.expiresAt ?? null,
         readAt: null,
       };
-      results[i] = { userId: stored.userId, id: stored.id, seq, duplicate: false, notification: stored };
-      return stored;
+      return { userId: item.userId, id, seq, duplicate: false, notification: stored };
     });
-
-    await sql`
-      INSERT INTO notifications (user_id, seq, id, topic, title, body, data, created_at, expires_at)
-      SELECT * FROM unnest(
-        ${rows.map((r) => r.userId)}::text[], ${rows.map((r) => r.seq)}::bigint[], ${rows.map((r) => r.id)}::uuid[],
-        ${rows.map((r) => r.topic)}::text[], ${rows.map((r) => r.title)}::text[], ${rows.map((r) => r.body)}::text[],
-        ${rows.map((r) => (r.data === null ? null : JSON.stringify(r.data)))}::jsonb[],
-        ${rows.map((r) => r.createdAt)}::timestamptz[], ${rows.map((r) => r.expiresAt)}::timestamptz[])`.execute(
-      trx,
-    );
-
-    const keyed = fresh.filter((i) => items[i].idempotencyKey !== undefined);
-    if (keyed.length > 0) {
-      // A concurrent writer of the same key makes this fail with a unique violation; the transaction
-      // is then retried and finds that writer's committed result.
-      await sql`
-        INSERT INTO idempotency_keys (key, user_id, notification_id, seq)
-        SELECT * FROM unnest(${keyed.map((i) => items[i].idempotencyKey as string)}::text[],
-          ${keyed.map((i) => items[i].userId)}::text[], ${keyed.map((i) => (results[i] as AppendResult).id)}::uuid[],
-          ${keyed.map((i) => (results[i] as AppendResult).seq)}::bigint[])`.execute(trx);
-    }
   }
 
   private async findByIdempotencyKeys(
     trx: Transaction<Database>,
     items: readonly NewNotification[],
-  ): Promise<Map<string, Omit<AppendResult, 'duplicate'>>> {
-    const found = new Map<string, Omit<AppendResult, 'duplicate'>>();
+  ): Promise<Map<string, AppendResult>> {
+    const found = new Map<string, AppendResult>();
     const keyed = items.filter((item) => item.idempotencyKey !== undefined);
     if (keyed.length === 0) return found;
     const keys = keyed.map((item) => item.idempotencyKey as string);
     const users = keyed.map((item) => item.userId);
-    // A key past its window is forgotten, so the producer may reuse it.
-    await sql`
-      DELETE FROM idempotency_keys
-      WHERE (key, user_id) IN (SELECT * FROM unnest(${keys}::text[], ${users}::text[]))
-        AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.execute(trx);
+    // A key past its window is forgotten (deleted here), so the producer may reuse it.
     const rows = await sql<
       NotificationRow & { key: string; key_user: string; key_id: string; key_seq: number }
     >`
+      WITH expired AS (
+        DELETE FROM idempotency_keys
+        WHERE (key, user_id) IN (SELECT * FROM unnest(${keys}::text[], ${users}::text[]))
+          AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
+      )
       SELECT k.key, k.user_id AS key_user, k.notification_id AS key_id, k.seq AS key_seq, n.*
       FROM idempotency_keys k LEFT JOIN notifications n ON n.id = k.notification_id
-      WHERE (k.key, k.user_id) IN (SELECT * FROM unnest(${keys}::text[], ${users}::text[]))`.execute(trx);
+      WHERE (k.key, k.user_id) IN (SELECT * FROM unnest(${keys}::text[], ${users}::text[]))
+        AND k.created_at >= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.execute(trx);
     for (const row of rows.rows) {
-      found.set(keyOf(row.key, row.key_user), {
+      found.set(idempotencyKeyOf(row.key, row.key_user), {
         userId: row.key_user,
         id: row.key_id,
         seq: row.key_seq,
-        notification: row.id ? fromRow(row) : null,
+        duplicate: true,
+        notification: row.id ? fromRow(row as NotificationRow) : null,
       });
     }
     return found;

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelsRepository } from '@notify/store';
+import { ChannelsRepository, type ChannelAppendResult, type NewChannelMessage } from '@notify/store';
+import { GroupCommit } from '../infrastructure/group-commit';
+import { IngestMetrics } from '../metrics/ingest-metrics';
+import { STORE_GROUP_COMMIT } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from '../notifications/delivery.publisher';
 
 export interface AcceptedChannelMessage {
@@ -15,14 +18,22 @@ export interface AcceptedChannelMessage {
  */
 @Injectable()
 export class PublishChannelMessageUseCase {
+  private readonly writes: GroupCommit<NewChannelMessage, ChannelAppendResult>;
+
   constructor(
-    private readonly channels: ChannelsRepository,
+    channels: ChannelsRepository,
     private readonly delivery: DeliveryPublisher,
-  ) {}
+    metrics: IngestMetrics,
+  ) {
+    this.writes = new GroupCommit((items) => channels.appendMany(items), {
+      ...STORE_GROUP_COMMIT,
+      onWrite: (n) => metrics.storeBatchItems.observe({ kind: 'channel' }, n),
+    });
+  }
 
   async execute(channel: string, data: unknown, idempotencyKey?: string): Promise<AcceptedChannelMessage> {
     const acceptedAt = Date.now();
-    const result = await this.channels.append(channel, data, idempotencyKey);
+    const [result] = await this.writes.submit([{ channel, data, idempotencyKey }]);
     // A duplicate is routed again: the first attempt may have died between commit and publish.
     if (result.message) await this.delivery.publishChannelMessage(result.message, acceptedAt);
     return { id: result.id, offset: result.offset, duplicate: result.duplicate };

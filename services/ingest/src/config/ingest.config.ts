@@ -41,7 +41,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     port,
     env.nodeId('NOTIFY_NODE_ID', port),
     env.int('NOTIFY_BODY_LIMIT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
-    env.int('NOTIFY_INGEST_PREFETCH', 200, 1, 10_000),
+    env.int('NOTIFY_INGEST_PREFETCH', 1000, 1, 10_000),
     env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     env.bool('NOTIFY_MIGRATE_ON_START', true),
     env.int('NOTIFY_PUBLISH_TIMEOUT_MS', 5_000, 100, 120_000),

@@ -40,6 +40,13 @@ export class IngestMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly storeBatchItems = new Histogram({
+    name: 'notify_ingest_store_batch_items',
+    help: 'Events written per PostgreSQL write (group commit: concurrent events share one)',
+    labelNames: ['kind'] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'notify_ingest_queue_depth',
     help: 'Messages ready in notify.ingest (sampled at scrape)',

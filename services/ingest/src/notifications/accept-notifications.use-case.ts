@@ -1,6 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { recipientsOf, type SendNotificationDto } from '@notify/contracts';
-import { NotificationsRepository, type NewNotification, type StoredNotification } from '@notify/store';
+import {
+  NotificationsRepository,
+  type AppendResult,
+  type NewNotification,
+  type StoredNotification,
+} from '@notify/store';
+import { GroupCommit } from '../infrastructure/group-commit';
+import { IngestMetrics } from '../metrics/ingest-metrics';
+import { STORE_GROUP_COMMIT } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from './delivery.publisher';
 
 export interface AcceptedNotification {
@@ -19,10 +27,18 @@ export interface AcceptedNotification {
  */
 @Injectable()
 export class AcceptNotificationsUseCase {
+  private readonly writes: GroupCommit<NewNotification, AppendResult>;
+
   constructor(
-    private readonly repository: NotificationsRepository,
+    repository: NotificationsRepository,
     private readonly delivery: DeliveryPublisher,
-  ) {}
+    metrics: IngestMetrics,
+  ) {
+    this.writes = new GroupCommit((items) => repository.append(items), {
+      ...STORE_GROUP_COMMIT,
+      onWrite: (n) => metrics.storeBatchItems.observe({ kind: 'notification' }, n),
+    });
+  }
 
   async execute(dto: SendNotificationDto, idempotencyKey?: string): Promise<AcceptedNotification[]> {
     const acceptedAt = Date.now();
@@ -37,7 +53,7 @@ export class AcceptNotificationsUseCase {
       idempotencyKey: key,
       expiresAt,
     }));
-    const results = await this.repository.append(items);
+    const results = await this.writes.submit(items);
     // Duplicates are routed again too: the first attempt may have died between commit and publish.
     // Gateways drop a seq they already delivered.
     const toRoute = results

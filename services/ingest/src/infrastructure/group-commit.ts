@@ -1,0 +1,91 @@
+export interface GroupCommitOptions {
+  /** Items written in one transaction at most (a single larger request still goes alone). */
+  maxItems: number;
+  /** Transactions in flight at once: while they run, new requests queue up and form the next batch. */
+  maxInFlight: number;
+  /**
+   * Whether an error of a whole batch says nothing about its requests (a lost connection): then every
+   * request fails with it. Any other error may come from one request's data, so a batch of several
+   * is split and each request is written alone, and only the culprit fails.
+   */
+  isTransient(err: unknown): boolean;
+  /** Told the size of every write, for metrics. */
+  onWrite?(items: number): void;
+}
+
+interface Request<I, O> {
+  items: readonly I[];
+  resolve(results: O[]): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit: concurrent writers (HTTP requests, AMQP messages in flight) share one transaction and
+ * one WAL flush instead of paying a commit each. Nothing waits for a timer: a request that finds a
+ * free slot is written at once, so a lone request costs what it did before, and batches only form
+ * while earlier transactions are running, which is exactly when they pay off.
+ */
+export class GroupCommit<I, O> {
+  private queue: Request<I, O>[] = [];
+  private inFlight = 0;
+
+  constructor(
+    /** Writes items atomically; returns one result per item, in input order. */
+    private readonly write: (items: readonly I[]) => Promise<O[]>,
+    private readonly options: GroupCommitOptions,
+  ) {}
+
+  /** Resolves with one result per item once they are committed (with others, or alone). */
+  submit(items: readonly I[]): Promise<O[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise<O[]>((resolve, reject) => {
+      this.queue.push({ items, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+      let count = 0;
+      let take = 0;
+      while (
+        take < this.queue.length &&
+        (take === 0 || count + this.queue[take].items.length <= this.options.maxItems)
+      ) {
+        count += this.queue[take].items.length;
+        take++;
+      }
+      const batch = this.queue.splice(0, take);
+      this.inFlight++;
+      void this.run(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async run(batch: Request<I, O>[]): Promise<void> {
+    const items = batch.length === 1 ? batch[0].items : batch.flatMap((r) => r.items);
+    let results: O[];
+    try {
+      results = await this.writeObserved(items);
+    } catch (err) {
+      if (batch.length === 1 || this.options.isTransient(err)) {
+        for (const r of batch) r.reject(err);
+        return;
+      }
+      await Promise.all(batch.map((r) => this.writeObserved(r.items).then(r.resolve, r.reject)));
+      return;
+    }
+    let offset = 0;
+    for (const r of batch) {
+      r.resolve(results.slice(offset, offset + r.items.length));
+      offset += r.items.length;
+    }
+  }
+
+  private writeObserved(items: readonly I[]): Promise<O[]> {
+    this.options.onWrite?.(items.length);
+    return this.write(items);
+  }
+}
