@@ -1,3 +1,4 @@
 export * from './topology';
 export * from './delivery-message';
 export * from './connection';
+export * from './coalesce-writes';

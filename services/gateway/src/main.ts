@@ -1,3 +1,4 @@
+import { coalesceAmqplibWrites } from '@notify/amqp';
 import { JwtVerifier } from '@notify/auth';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(() => loadGatewayConfig());
   const { uws, binary } = loadUwsOrExit();
   const log = new JsonLogger('gateway', { node: config.nodeId });
+  if (!coalesceAmqplibWrites()) log.warn('amqplib internals changed: broker writes are not coalesced');
   const { db } = createDatabase({
     url: config.databaseUrl,
     poolSize: config.dbPoolSize,

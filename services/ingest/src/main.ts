@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import { Topology } from '@notify/amqp';
+import { coalesceAmqplibWrites, Topology } from '@notify/amqp';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
 import { createDatabase, migrateToLatest } from '@notify/store';
@@ -30,6 +30,7 @@ async function migrate(config: IngestConfig, log: JsonLogger): Promise<void> {
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(() => loadIngestConfig());
   const log = new JsonLogger('ingest', { node: config.nodeId });
+  if (!coalesceAmqplibWrites()) log.warn('amqplib internals changed: broker writes are not coalesced');
   if (config.migrateOnStart) await migrate(config, log);
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
