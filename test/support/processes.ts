@@ -16,6 +16,9 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** Node flags the gateway runs with in production (docker-compose.yml, deploy/kubernetes): tests use them too. */
+export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=1'];
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -33,9 +36,13 @@ export function spawnService(
   port: number,
   env: Record<string, string>,
 ): ServiceProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'services', name, 'src', 'main.js')], {
+  // Node flags the process starts with (e.g. --cpu-prof, which NODE_OPTIONS does not allow).
+  const { SERVICE_NODE_ARGS: nodeArgs = '', ...serviceEnv } = env;
+  const script = join(ROOT, 'dist', 'services', name, 'src', 'main.js');
+  const flags = [...(name === 'gateway' ? GATEWAY_NODE_FLAGS : []), ...nodeArgs.split(' ').filter(Boolean)];
+  const child = spawn(process.execPath, [...flags, script], {
     cwd: ROOT,
-    env: { ...process.env, NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info', ...env },
+    env: { ...process.env, NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info', ...serviceEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -50,6 +57,11 @@ export function spawnService(
     output: () => log,
     exited,
     async stop(signal = 'SIGTERM') {
+      // A CPU profile is written only on a clean exit: let a profiled process drain first.
+      if (signal === 'SIGKILL' && nodeArgs.includes('--cpu-prof') && child.exitCode === null) {
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      }
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },

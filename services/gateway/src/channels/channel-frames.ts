@@ -37,9 +37,9 @@ export class ChannelFrames {
     if (!mayAccessChannel(s.channels, name)) {
       return this.sender.error(s, 'forbidden', `not allowed to subscribe to "${name}"`, ref);
     }
-    if (s.subscriptions.has(name))
+    if (s.subscriptions?.has(name))
       return this.sender.error(s, 'bad_request', `already subscribed to "${name}"`, ref);
-    if (s.subscriptions.size >= this.maxSubscriptions) {
+    if ((s.subscriptions?.size ?? 0) >= this.maxSubscriptions) {
       return this.sender.error(
         s,
         'rate_limited',
@@ -49,12 +49,12 @@ export class ChannelFrames {
     }
     const node = this.fanout.acquire(name);
     const subscription = { node, active: false };
-    s.subscriptions.set(name, subscription);
+    (s.subscriptions ??= new Map()).set(name, subscription);
     try {
       await node.ready;
       // Only a resume point needs the channel's trimmed offset; a live-only subscribe costs no query.
       const trimmedOffset = since === undefined ? 0 : (await this.channels.state(name)).trimmedOffset;
-      if (s.closed || s.subscriptions.get(name) !== subscription) return;
+      if (s.closed || s.subscriptions?.get(name) !== subscription) return;
       const frame: SubscribedFrame = { type: 'subscribed', channel: name, offset: node.stream.position };
       let from: number | null = null;
       if (since !== undefined) {
@@ -71,7 +71,7 @@ export class ChannelFrames {
       subscription.active = true;
     } catch (err) {
       this.log.error('subscribe failed', { channel: name, error: err });
-      if (s.subscriptions.get(name) === subscription) {
+      if (s.subscriptions?.get(name) === subscription) {
         s.subscriptions.delete(name);
         this.fanout.release(node);
       }
@@ -84,7 +84,7 @@ export class ChannelFrames {
     let position = from;
     while (position < node.stream.position) {
       const rows = await this.channels.listAfter(node.name, position, PAGE);
-      if (s.closed || s.subscriptions.get(node.name) !== subscription) return false;
+      if (s.closed || s.subscriptions?.get(node.name) !== subscription) return false;
       const upTo = node.stream.position;
       for (const m of rows) {
         // Newer rows reach this socket through the topic once it is subscribed.
@@ -100,11 +100,11 @@ export class ChannelFrames {
 
   unsubscribe(s: Session, f: Fields, ref: string | undefined): void {
     const name = f.channel;
-    const subscription = typeof name === 'string' ? s.subscriptions.get(name) : undefined;
+    const subscription = typeof name === 'string' ? s.subscriptions?.get(name) : undefined;
     if (typeof name !== 'string' || !subscription) {
       return this.sender.error(s, 'not_found', `not subscribed to ${JSON.stringify(name ?? null)}`, ref);
     }
-    s.subscriptions.delete(name);
+    s.subscriptions?.delete(name);
     if (subscription.active) s.ws?.unsubscribe(subscription.node.topic);
     this.fanout.release(subscription.node);
     const frame: UnsubscribedFrame = { type: 'unsubscribed', channel: name };
@@ -114,7 +114,8 @@ export class ChannelFrames {
 
   /** The socket closed: uWS drops its topics; the node's references go too. */
   closed(s: Session): void {
+    if (!s.subscriptions) return;
     for (const subscription of s.subscriptions.values()) this.fanout.release(subscription.node);
-    s.subscriptions.clear();
+    s.subscriptions = null;
   }
 }

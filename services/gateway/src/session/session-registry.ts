@@ -1,8 +1,11 @@
 import type { Session } from './session';
 
-/** The sockets of this node, by user. A user may hold several (devices, tabs). */
+/**
+ * The sockets of this node, by user. A user may hold several (devices, tabs), but most hold one or
+ * two: an array costs a fraction of a Set per user.
+ */
 export class SessionRegistry {
-  private readonly byUser = new Map<string, Set<Session>>();
+  private readonly byUser = new Map<string, Session[]>();
   private count = 0;
 
   get size(): number {
@@ -15,29 +18,30 @@ export class SessionRegistry {
 
   /** Returns true when this is the user's first session on the node. */
   add(session: Session): boolean {
-    let set = this.byUser.get(session.userId);
-    const first = set === undefined;
-    if (!set) this.byUser.set(session.userId, (set = new Set()));
-    set.add(session);
+    const sessions = this.byUser.get(session.userId);
+    if (sessions) sessions.push(session);
+    else this.byUser.set(session.userId, [session]);
     this.count++;
-    return first;
+    return sessions === undefined;
   }
 
   /** Returns true when it was the user's last session on the node. */
   remove(session: Session): boolean {
-    const set = this.byUser.get(session.userId);
-    if (!set?.delete(session)) return false;
+    const sessions = this.byUser.get(session.userId);
+    const at = sessions ? sessions.indexOf(session) : -1;
+    if (!sessions || at < 0) return false;
+    sessions.splice(at, 1);
     this.count--;
-    if (set.size > 0) return false;
+    if (sessions.length > 0) return false;
     this.byUser.delete(session.userId);
     return true;
   }
 
-  forUser(userId: string): ReadonlySet<Session> | undefined {
+  forUser(userId: string): readonly Session[] | undefined {
     return this.byUser.get(userId);
   }
 
   *all(): IterableIterator<Session> {
-    for (const set of this.byUser.values()) yield* set;
+    for (const sessions of this.byUser.values()) yield* sessions;
   }
 }

@@ -5,12 +5,12 @@ import { newFrameRateState, type FrameRateState } from '../ws/frame-rate';
 
 /**
  * Per-socket state, stored as the socket's uWS user data. Copied out of the upgrade request
- * synchronously, then mutated only on the event loop.
+ * synchronously, then mutated only on the event loop. Kept small (memory per idle connection is a
+ * target): no per-socket timer, no collection until the socket subscribes to something.
  */
 export interface Session {
   readonly userId: string;
   readonly deviceId: string;
-  readonly connectionId: string;
   /** Token expiry, seconds since epoch. */
   readonly expiresAt: number;
   readonly channels: readonly string[];
@@ -24,16 +24,14 @@ export interface Session {
   /** Newest read-state version sent on this socket; older `read` broadcasts are dropped. */
   readVersion: number;
   closed: boolean;
-  expiryTimer: NodeJS.Timeout | null;
-  /** Channel subscriptions; `active` once the socket is on the channel's topic. */
-  subscriptions: Map<string, { node: ChannelNode; active: boolean }>;
+  /** Channel subscriptions, created at the first; `active` once the socket is on the channel's topic. */
+  subscriptions: Map<string, { node: ChannelNode; active: boolean }> | null;
   rate: FrameRateState;
 }
 
 export function newSession(fields: {
   userId: string;
   deviceId: string;
-  connectionId: string;
   expiresAt: number;
   channels: readonly string[];
   since: number | null;
@@ -47,8 +45,7 @@ export function newSession(fields: {
     ackedSeq: 0,
     readVersion: 0,
     closed: false,
-    expiryTimer: null,
-    subscriptions: new Map(),
+    subscriptions: null,
     rate: newFrameRateState(framesPerSecond, Date.now()),
   };
 }

@@ -28,8 +28,12 @@ import type { InboxFrames } from './inbox-frames';
 import type { ChannelFanout } from '../channels/channel-fanout';
 import type { ChannelFrames } from '../channels/channel-frames';
 
-/** Longest delay Node's timers accept; tokens expiring later are checked again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * Token expiry is enforced by one sweep over the node's sockets at this interval rather than a timer
+ * per socket (a Timeout costs more memory than the rest of an idle session); a socket outlives its
+ * token by less than this.
+ */
+const EXPIRY_SWEEP_MS = 1_000;
 /**
  * uWS drops the TCP connection, without a close frame, on a frame over its own maxPayloadLength. So
  * its limit is set well above ours, and frames between the two get the contract's 1009 close from us.
@@ -61,6 +65,7 @@ export class GatewayServer {
   private readonly app: TemplatedApp;
   private listenSocket: us_listen_socket | null = null;
   private draining = false;
+  private readonly expirySweep: NodeJS.Timeout;
 
   constructor(
     private readonly d: GatewayDeps,
@@ -83,6 +88,8 @@ export class GatewayServer {
     this.app.get('/readyz', (res) => this.readyz(res));
     this.app.get('/metrics', (res) => this.metricsRoute(res));
     this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'not found' }));
+    this.expirySweep = setInterval(() => this.guard(() => this.closeExpired()), EXPIRY_SWEEP_MS);
+    this.expirySweep.unref();
   }
 
   listen(): Promise<number> {
@@ -184,7 +191,9 @@ export class GatewayServer {
       this.d.metrics.rejectedUpgrades.inc({ reason: decision.reason });
       return json(res, decision.status, { error: decision.reason });
     }
-    if ((this.d.registry.forUser(decision.token.userId)?.size ?? 0) >= this.d.config.maxConnectionsPerUser) {
+    if (
+      (this.d.registry.forUser(decision.token.userId)?.length ?? 0) >= this.d.config.maxConnectionsPerUser
+    ) {
       this.d.metrics.rejectedUpgrades.inc({ reason: 'connections per user' });
       return json(res, '429 Too Many Requests', {
         error: `at most ${this.d.config.maxConnectionsPerUser} connections per user on this node`,
@@ -193,7 +202,6 @@ export class GatewayServer {
     const session = newSession({
       userId: decision.token.userId,
       deviceId: decision.deviceId,
-      connectionId: randomUUID(),
       expiresAt: decision.token.expiresAt,
       channels: decision.token.channels,
       since: decision.since,
@@ -208,7 +216,6 @@ export class GatewayServer {
     s.ws = ws;
     if (this.d.registry.add(s)) this.d.metrics.users.inc();
     this.d.metrics.connections.inc();
-    this.scheduleExpiry(s);
     void this.start(s);
   }
 
@@ -230,7 +237,7 @@ export class GatewayServer {
         type: 'ready',
         userId: s.userId,
         deviceId: s.deviceId,
-        connectionId: s.connectionId,
+        connectionId: randomUUID(),
         node: this.d.config.nodeId,
         lastSeq: state.lastSeq,
         unread: state.unread,
@@ -280,7 +287,6 @@ export class GatewayServer {
     });
     s.closed = true;
     s.ws = null;
-    if (s.expiryTimer) clearTimeout(s.expiryTimer);
     this.d.metrics.connections.dec();
     if (this.d.registry.remove(s)) this.d.metrics.users.dec();
     this.d.channelFrames.closed(s);
@@ -288,16 +294,12 @@ export class GatewayServer {
     this.d.nodeQueue.release(userRoutingKey(s.userId));
   }
 
-  private scheduleExpiry(s: Session): void {
-    const delay = s.expiresAt * 1000 - Date.now();
-    s.expiryTimer = setTimeout(
-      () => {
-        if (s.closed) return;
-        if (s.expiresAt * 1000 <= Date.now()) s.ws?.end(CloseCode.TokenExpired, 'token expired');
-        else this.scheduleExpiry(s);
-      },
-      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
-    );
+  private closeExpired(): void {
+    const nowSeconds = Date.now() / 1000;
+    const expired: Session[] = [];
+    for (const s of this.d.registry.all()) if (s.expiresAt <= nowSeconds && !s.closed) expired.push(s);
+    // Closing runs the close handler at once, which edits the registry: not while iterating it.
+    for (const s of expired) s.ws?.end(CloseCode.TokenExpired, 'token expired');
   }
 
   private readyz(res: HttpResponse): void {
@@ -335,6 +337,7 @@ export class GatewayServer {
    */
   drain(): void {
     this.draining = true;
+    clearInterval(this.expirySweep);
     for (const s of [...this.d.registry.all()]) {
       const ws = s.ws;
       if (!ws || s.closed) continue;
