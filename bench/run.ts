@@ -13,18 +13,23 @@ import { workload2 } from './workloads/w2-fanout';
 import { workload3 } from './workloads/w3-memory';
 import { workload3Cluster } from './workloads/w3-cluster';
 import { workload4 } from './workloads/w4-storm';
+import { workload5 } from './workloads/w5-socketio';
 
 const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>> = {
   w1: workload1,
   w2: workload2,
   w3: workload3,
+  // W5 compares with the W1–W3 figures of the same run: it runs after them, and selecting it selects them.
+  w5: workload5,
   w4: workload4,
   w3c: workload3Cluster,
 };
+const W5_NEEDS = ['w1', 'w2', 'w3'];
 
 /** Workloads that run only in the full run, and rough durations of the long ones (to stay in budget). */
 const FULL_ONLY = ['w3c'];
-const ESTIMATED_MS: Record<string, number> = { w3c: 330_000 };
+const ESTIMATED_MS: Record<string, number> = { w3c: 180_000, w5: 90_000 };
+const ESTIMATED_QUICK_MS: Record<string, number> = { w5: 25_000 };
 
 const LIMITS = [
   '**Open files: 20,000 per process, and the limit cannot be raised on this machine.** One process (server or client) can hold about 19,000 sockets, so **100,000 connections on one gateway node cannot be measured here**, and 50,000 neither; memory per connection is measured at ≤ 19,000 per node. 50k/100k are measured instead as a cluster of 3 and 6 gateway processes fed by as many client processes (≤ 19k sockets each): workload `w3c`, full run only.',
@@ -34,7 +39,6 @@ const LIMITS = [
 
 const NOT_MEASURED = [
   'W3 at 50,000 and 100,000 connections on ONE gateway node: not possible on this machine (20,000 open files per process, see Machine limits). The W3 rows "over 3/6 nodes" (full run only) spread them over several gateway processes instead, which is a different measurement.',
-  'W5 (Socket.IO peer): not implemented yet; `socket.io` is not installed in this repository (it would be a devDependency used only by the benchmark). BASELINES.md has standalone Socket.IO figures from another run, which are not repeated here because they were not measured in the same run.',
 ];
 
 async function main(): Promise<void> {
@@ -52,14 +56,33 @@ async function main(): Promise<void> {
   for (const s of selected)
     if (!WORKLOADS[s])
       throw new Error(`unknown workload '${s}' (known: ${Object.keys(WORKLOADS).join(', ')})`);
+  const addedForW5 = selected.includes('w5') ? W5_NEEDS.filter((w) => !selected.includes(w)) : [];
+  if (selected.includes('w5')) {
+    // W1–W3 first, then W5, then the rest in their usual order.
+    const rest = selected.filter((w) => w !== 'w5' && !W5_NEEDS.includes(w));
+    selected.splice(0, selected.length, ...W5_NEEDS, 'w5', ...rest);
+  }
 
+  if (args.includes('--cpu-prof')) {
+    process.env.BENCH_CPU_PROF_DIR = join(
+      ROOT,
+      'bench-profiles',
+      new Date().toISOString().replace(/[:.]/g, '-'),
+    );
+    process.stdout.write(`CPU profiles of the services go to ${process.env.BENCH_CPU_PROF_DIR}\n`);
+  }
   const started = Date.now();
   const budgetMs = quick ? 120_000 : 600_000;
   const ctx: RunContext = {
     quick,
     cleanups: new Set(),
     log: (line) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`),
+    figures: [],
   };
+  if (addedForW5.length)
+    ctx.log(
+      `w5 compares with the same run's ${W5_NEEDS.join(', ')}: also running ${addedForW5.join(', ')}; order: ${selected.join(', ')}`,
+    );
   const cleanup = async (): Promise<void> => {
     for (const fn of [...ctx.cleanups]) await fn();
   };
@@ -75,10 +98,10 @@ async function main(): Promise<void> {
   }, budgetMs + 30_000);
   watchdog.unref();
 
-  const figures: Figure[] = [];
+  const figures = ctx.figures;
   const notMeasured: string[] = [];
   for (const name of selected) {
-    if (Date.now() - started + (ESTIMATED_MS[name] ?? 0) > budgetMs) {
+    if (Date.now() - started + ((quick ? ESTIMATED_QUICK_MS : ESTIMATED_MS)[name] ?? 0) > budgetMs) {
       notMeasured.push(
         `${name.toUpperCase()}: skipped in this run, it would not fit in the ${budgetMs / 1000} s time budget.`,
       );

@@ -3,7 +3,20 @@
  * most 20,000 files here) so the orchestrator never shares their event loop. Driven over IPC.
  */
 import { WsPool, type PoolConnectOptions } from '../lib/ws-pool';
-import type { WorkerRequest, WorkerReply, WorkerStats } from '../lib/clients';
+import type { LatencySummary, WorkerRequest, WorkerReply, WorkerStats } from '../lib/clients';
+import { serveRequests } from '../lib/ipc-worker';
+
+function summarize(samples: number[]): LatencySummary {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return {
+    count: sorted.length,
+    p50: at(0.5),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: sorted[sorted.length - 1],
+  };
+}
 
 const pool = new WsPool();
 const reply = (m: WorkerReply): void => {
@@ -12,6 +25,8 @@ const reply = (m: WorkerReply): void => {
 const epoch = (t: number): number => (t === 0 ? 0 : performance.timeOrigin + t);
 
 const lastSeq: number[] = [];
+/** Producer send → receive, in ms, of the notifications counted since the last `expect`. */
+let latencies: number[] = [];
 const reconnecting = new Set<number>();
 const stats: WorkerStats = {
   gaps: 0,
@@ -23,12 +38,7 @@ const stats: WorkerStats = {
 };
 let stopping = false;
 
-process.on('message', (req: WorkerRequest) => {
-  void handle(req).catch((err: unknown) =>
-    reply({ id: req.id, type: 'error', message: err instanceof Error ? err.message : String(err) }),
-  );
-});
-process.on('disconnect', () => process.exit(0));
+serveRequests(handle);
 
 async function handle(req: WorkerRequest): Promise<void> {
   if (req.cmd === 'open') {
@@ -56,19 +66,23 @@ async function handle(req: WorkerRequest): Promise<void> {
         if (frame.type === 'error') throw new Error(`server error frame: ${payload}`);
         return false;
       },
-      onFrame: req.track
-        ? (index, payload) => {
-            const frame = JSON.parse(payload) as { type?: string; seq?: number };
-            if (frame.type !== 'notification' || typeof frame.seq !== 'number') return;
-            const last = lastSeq[index] ?? 0;
-            if (frame.seq === last + 1) lastSeq[index] = frame.seq;
-            else if (frame.seq <= last) stats.duplicates++;
-            else {
-              stats.gaps++;
-              lastSeq[index] = frame.seq;
+      onFrame:
+        req.track || req.ack || req.latency
+          ? (index, payload, send) => {
+              const frame = JSON.parse(payload) as { type?: string; seq?: number; data?: { t?: number } };
+              if (frame.type !== 'notification' || typeof frame.seq !== 'number') return;
+              if (req.latency && typeof frame.data?.t === 'number')
+                latencies.push(epoch(performance.now()) - frame.data.t);
+              if (req.ack) send(`{"type":"ack","seq":${frame.seq}}`);
+              const last = lastSeq[index] ?? 0;
+              if (frame.seq === last + 1) lastSeq[index] = frame.seq;
+              else if (frame.seq <= last) stats.duplicates++;
+              else {
+                stats.gaps++;
+                lastSeq[index] = frame.seq;
+              }
             }
-          }
-        : undefined,
+          : undefined,
       onClosed: req.reconnectPorts?.length
         ? (index) => {
             if (stopping) return;
@@ -92,6 +106,7 @@ async function handle(req: WorkerRequest): Promise<void> {
   } else if (req.cmd === 'expect') {
     stats.reconnected = 0;
     stats.lastReadyAt = 0;
+    latencies = [];
     const done = pool.expect(req.expected, req.timeoutMs);
     reply({ id: req.id, type: 'armed' });
     let { reached } = await done;
@@ -122,6 +137,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       minPerSocket: pool.conns.length ? min : 0,
       closedAfterReady: pool.closedAfterReady,
       extra: { ...stats },
+      latency: latencies.length ? summarize(latencies) : undefined,
     });
   } else if (req.cmd === 'status') {
     reply({

@@ -1,5 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { IpcWorker } from './ipc-worker';
 
 export type WorkerRequest =
   | {
@@ -10,6 +9,13 @@ export type WorkerRequest =
       subscribe?: string;
       /** Parse every frame and check that notification seqs on each socket go up by exactly one. */
       track?: boolean;
+      /** Ack every notification (`{"type":"ack","seq":N}`) as it arrives, as a client of the SDK would. */
+      ack?: boolean;
+      /**
+       * Record, for every notification, now − `data.t` (epoch ms at the producer's send), and report
+       * the percentiles with the result.
+       */
+      latency?: boolean;
       /** On close after ready, reconnect to reconnectPorts[index % length] with `&since=<last seq>`. */
       reconnectPorts?: number[];
       reconnectJitterMs?: number;
@@ -44,9 +50,18 @@ export type WorkerReply =
       minPerSocket: number;
       closedAfterReady: number;
       extra: WorkerStats;
+      latency?: LatencySummary;
     }
   | { id: number; type: 'status'; open: number; closedAfterReady: number }
   | { id: number; type: 'closed' };
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
 
 export interface WorkerStats {
   gaps: number;
@@ -58,94 +73,30 @@ export interface WorkerStats {
   behind: number;
 }
 
-type Result = Extract<WorkerReply, { type: 'result' }>;
+export type WorkerResult = Extract<WorkerReply, { type: 'result' }>;
 
 /** One client process (≤ 19,000 sockets), driven over IPC. */
-export class ClientWorker {
-  private child: ChildProcess;
-  private seq = 0;
-  private waiters = new Map<string, (m: WorkerReply) => void>();
-  private exited: Promise<void>;
-
-  constructor(readonly name: string) {
-    this.child = fork(join(__dirname, '..', 'clients', 'ws-worker.js'), [], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
-    this.child.on('message', (m: WorkerReply) => {
-      const key = m.type === 'error' ? `${m.id}:*` : `${m.id}:${m.type}`;
-      const w = this.waiters.get(key) ?? this.waiters.get(`${m.id}:*`);
-      if (m.type === 'error') {
-        for (const [k, fn] of this.waiters) if (k.startsWith(`${m.id}:`)) fn(m);
-      } else w?.(m);
-    });
+export class ClientWorker extends IpcWorker<WorkerRequest, WorkerReply> {
+  constructor(name: string) {
+    super(name, 'ws-worker.js');
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  private wait<T extends WorkerReply['type']>(
-    id: number,
-    type: T,
-    timeoutMs: number,
-  ): Promise<Extract<WorkerReply, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(`${id}:${type}`);
-        reject(new Error(`${this.name}: no '${type}' reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.set(`${id}:${type}`, (m) => {
-        clearTimeout(timer);
-        this.waiters.delete(`${id}:${type}`);
-        if (m.type === 'error') reject(new Error(`${this.name}: ${m.message}`));
-        else resolve(m as Extract<WorkerReply, { type: T }>);
-      });
-    });
-  }
-
-  async open(
+  open(
     o: Omit<Extract<WorkerRequest, { cmd: 'open' }>, 'id' | 'cmd'>,
   ): Promise<{ ms: number; open: number }> {
-    const id = ++this.seq;
-    const p = this.wait(id, 'opened', o.timeoutMs + 5000);
-    this.child.send({ id, cmd: 'open', ...o } satisfies WorkerRequest);
-    return p;
+    return this.request({ cmd: 'open', ...o }, 'opened', o.timeoutMs + 5000);
   }
 
   /** Arms the frame counter; resolves once armed, with a promise of the result. */
-  async expect(
+  expect(
     expected: number,
     timeoutMs: number,
     more: { expectSeq?: number; expectReconnected?: number } = {},
-  ): Promise<{ result: Promise<Result> }> {
-    const id = ++this.seq;
-    const armed = this.wait(id, 'armed', 10_000);
-    const result = this.wait(id, 'result', timeoutMs + 10_000);
-    result.catch(() => undefined);
-    this.child.send({ id, cmd: 'expect', expected, timeoutMs, ...more } satisfies WorkerRequest);
-    await armed;
-    return { result };
+  ): Promise<{ result: Promise<WorkerResult> }> {
+    return this.arm({ cmd: 'expect', expected, timeoutMs, ...more }, 'result', timeoutMs);
   }
 
-  async status(): Promise<{ open: number; closedAfterReady: number }> {
-    const id = ++this.seq;
-    const p = this.wait(id, 'status', 10_000);
-    this.child.send({ id, cmd: 'status' } satisfies WorkerRequest);
-    return p;
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    try {
-      const id = ++this.seq;
-      const p = this.wait(id, 'closed', 10_000);
-      this.child.send({ id, cmd: 'close' } satisfies WorkerRequest);
-      await p;
-    } catch {
-      // fall through to kill
-    }
-    this.child.kill('SIGKILL');
-    await this.exited;
+  status(): Promise<{ open: number; closedAfterReady: number }> {
+    return this.request({ cmd: 'status' }, 'status', 10_000);
   }
 }

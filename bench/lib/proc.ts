@@ -12,15 +12,24 @@ export interface BaselineServer {
 }
 
 /** Starts bench/baselines/uws-publish-server in its own process and waits until it listens. */
-export async function startUwsBaseline(port: number, subscribe = true): Promise<BaselineServer> {
-  const child = spawn(process.execPath, [join(__dirname, '..', 'baselines', 'uws-publish-server.js')], {
-    env: { ...process.env, PORT: String(port), BENCH_SUBSCRIBE: subscribe ? '1' : '0' },
+/**
+ * Starts a bench helper server (`dist/bench/<script>`) in its own process and resolves once it printed
+ * "listening"; rejects with what it printed if it exits or stays silent for `timeoutMs`.
+ */
+export async function spawnListening(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+  const child = spawn(process.execPath, [join(__dirname, '..', script)], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`uws baseline not listening: ${out}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${name} not listening: ${out}`)), timeoutMs);
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('listening')) {
@@ -31,9 +40,19 @@ export async function startUwsBaseline(port: number, subscribe = true): Promise<
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`uws baseline exited ${code}: ${out}`));
+      reject(new Error(`${name} exited ${code}: ${out}`));
     });
   });
+  return { child, exited };
+}
+
+export async function startUwsBaseline(port: number, subscribe = true): Promise<BaselineServer> {
+  const { child, exited } = await spawnListening(
+    'uws baseline',
+    join('baselines', 'uws-publish-server.js'),
+    { PORT: String(port), BENCH_SUBSCRIBE: subscribe ? '1' : '0' },
+    10_000,
+  );
   return {
     port,
     child,

@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface Figure {
+  /** Stable id to find a figure of the same run from another workload, e.g. 'w2-http', 'w3-10000'. */
+  id?: string;
   workload: string;
   /** What is measured, e.g. "deliveries/s at the clients, N=10,000". */
   metric: string;
@@ -31,14 +33,22 @@ export interface BenchReport {
 
 const fmt = (n: number): string =>
   !Number.isFinite(n)
-    ? String(n)
+    ? 'n/a'
     : Math.abs(n) >= 100
       ? Math.round(n).toLocaleString('en-US')
       : n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
+/** A ratio that could not be computed (e.g. the other side of the comparison failed) reads "n/a". */
+const ratioText = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a');
+const value = (n: number, unit: string): string => (Number.isFinite(n) ? `${fmt(n)} ${unit}` : 'n/a');
+const targetText = (f: Figure, met: string, notMet: string): string =>
+  !f.target
+    ? ''
+    : `${f.target.text}: ${!Number.isFinite(f.ratio) ? 'not compared' : f.target.met ? met : notMet}`;
+
 export function formatFigure(f: Figure): string {
-  const target = f.target ? ` (target ${f.target.text}: ${f.target.met ? 'met' : 'NOT met'})` : '';
-  return `${f.workload} ${f.metric}: ${fmt(f.system)} ${f.unit} vs ${f.baselineName} ${fmt(f.baseline)} ${f.unit} → ${f.ratio.toFixed(2)}×${target}`;
+  const target = f.target ? ` (target ${targetText(f, 'met', 'NOT met')})` : '';
+  return `${f.workload} ${f.metric}: ${value(f.system, f.unit)} vs ${f.baselineName} ${value(f.baseline, f.unit)} → ${ratioText(f.ratio)}${target}`;
 }
 
 export function markdownTable(figures: Figure[]): string {
@@ -47,8 +57,8 @@ export function markdownTable(figures: Figure[]): string {
     '|---|---|---:|---:|---:|---|',
     ...figures.map(
       (f) =>
-        `| ${f.workload} | ${f.metric} | ${fmt(f.system)} ${f.unit} | ${f.baselineName}: ${fmt(f.baseline)} ${f.unit} | ${f.ratio.toFixed(2)}× | ${
-          f.target ? `${f.target.text} — ${f.target.met ? 'met' : '**not met**'}` : '—'
+        `| ${f.workload} | ${f.metric} | ${value(f.system, f.unit)} | ${f.baselineName}: ${value(f.baseline, f.unit)} | ${ratioText(f.ratio)} | ${
+          f.target ? targetText(f, 'met', '**not met**').replace(': ', ' — ') : '—'
         } |`,
     ),
   ];
@@ -57,15 +67,20 @@ export function markdownTable(figures: Figure[]): string {
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+const label = (s: string, max = 64): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
 /** Horizontal bars of ratio (notify / baseline), a line at 1.0, and each target as a tick. */
 export function ratioChartSvg(figures: Figure[], title: string): string {
   const rowH = 34;
-  const left = 330;
-  const width = 820;
+  const left = 400;
+  const width = 890;
   const plotW = width - left - 80;
   const top = 40;
   const height = top + figures.length * rowH + 40;
-  const maxRatio = Math.max(1.6, ...figures.map((f) => (Number.isFinite(f.ratio) ? f.ratio : 0))) * 1.1;
+  const targetOf = (f: Figure): number => Number(f.target?.text.match(/([\d.]+)×/)?.[1] ?? NaN);
+  const finite = (n: number): number => (Number.isFinite(n) ? n : 0);
+  // The scale holds every ratio and every target tick (a '≥ 5×' tick must not sit at the edge).
+  const maxRatio = Math.max(1.6, ...figures.flatMap((f) => [finite(f.ratio), finite(targetOf(f))])) * 1.1;
   const x = (r: number): number => left + (Math.min(r, maxRatio) / maxRatio) * plotW;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -76,13 +91,19 @@ export function ratioChartSvg(figures: Figure[], title: string): string {
     const y = top + i * rowH;
     const ok = f.target ? f.target.met : true;
     parts.push(
-      `<text x="${left - 8}" y="${y + 20}" text-anchor="end">${esc(`${f.workload}: ${f.metric}`.slice(0, 52))}</text>`,
-      `<rect x="${left}" y="${y + 6}" width="${Math.max(1, x(f.ratio) - left).toFixed(1)}" height="${rowH - 12}" fill="${ok ? '#4a7fc1' : '#d9534f'}"/>`,
-      `<text x="${(x(f.ratio) + 6).toFixed(1)}" y="${y + 20}">${f.ratio.toFixed(2)}×</text>`,
+      `<text x="${left - 8}" y="${y + 20}" text-anchor="end">${esc(label(`${f.workload}: ${f.metric}`))}</text>`,
     );
-    const m = f.target?.text.match(/([\d.]+)×/);
-    if (m) {
-      const tx = x(Number(m[1]));
+    if (Number.isFinite(f.ratio)) {
+      parts.push(
+        `<rect x="${left}" y="${y + 6}" width="${Math.max(1, x(f.ratio) - left).toFixed(1)}" height="${rowH - 12}" fill="${ok ? '#4a7fc1' : '#d9534f'}"/>`,
+        `<text x="${(x(f.ratio) + 6).toFixed(1)}" y="${y + 20}">${ratioText(f.ratio)}</text>`,
+      );
+    } else {
+      parts.push(`<text x="${left + 6}" y="${y + 20}" fill="#888">n/a: no comparison in this run</text>`);
+    }
+    const target = targetOf(f);
+    if (Number.isFinite(target)) {
+      const tx = x(target);
       parts.push(
         `<line x1="${tx.toFixed(1)}" x2="${tx.toFixed(1)}" y1="${y + 2}" y2="${y + rowH - 2}" stroke="#222" stroke-width="2" stroke-dasharray="3,2"/>`,
       );

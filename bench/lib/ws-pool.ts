@@ -30,8 +30,18 @@ export interface PoolConnectOptions {
    * ready (capture ends). `send` writes a masked text frame.
    */
   onCapture: (index: number, payload: string, send: (text: string) => void) => boolean;
-  /** If given, every text frame after capture is assembled and passed here (costs a copy per frame). */
-  onFrame?: (index: number, payload: string) => void;
+  /**
+   * If given, every text frame after capture is assembled and passed here (costs a copy per frame).
+   * `send` writes a masked text frame on the same socket (e.g. an application-level ack).
+   */
+  onFrame?: (index: number, payload: string, send: (text: string) => void) => void;
+  /**
+   * Text frames of at most this many payload bytes after capture (e.g. Engine.IO's ping `2`) are
+   * assembled and passed to `onShortFrame` instead of being counted or passed to `onFrame`. Off unless
+   * `onShortFrame` is given.
+   */
+  shortFrameMax?: number;
+  onShortFrame?: (index: number, payload: string, send: (text: string) => void) => void;
   /** Called when a socket that was ready closes. */
   onClosed?: (index: number) => void;
   timeoutMs: number;
@@ -44,6 +54,8 @@ interface Conn {
   remaining: number;
   opcode: number;
   parts: Buffer[] | null;
+  /** The current frame is a short text frame for `onShortFrame`. */
+  short: boolean;
   stash: Buffer | null;
   frames: number;
   ready: boolean;
@@ -120,6 +132,7 @@ export class WsPool {
         remaining: 0,
         opcode: 0,
         parts: null,
+        short: false,
         stash: null,
         frames: 0,
         ready: false,
@@ -227,8 +240,10 @@ export class WsPool {
       i += hdr;
       c.opcode = b0 & 0x0f;
       c.remaining = len;
-      c.parts = c.capturing || o.onFrame || c.opcode === Op.Ping || c.opcode === Op.Close ? [] : null;
-      if (!c.capturing && c.opcode === Op.Text) this.bytes += len;
+      c.short = !c.capturing && c.opcode === Op.Text && !!o.onShortFrame && len <= (o.shortFrameMax ?? 0);
+      c.parts =
+        c.capturing || c.short || o.onFrame || c.opcode === Op.Ping || c.opcode === Op.Close ? [] : null;
+      if (!c.capturing && !c.short && c.opcode === Op.Text) this.bytes += len;
       if (len === 0) this.endFrame(c, o, send, onReady);
     }
   }
@@ -245,7 +260,12 @@ export class WsPool {
         }
         return;
       }
-      if (o.onFrame && c.parts) o.onFrame(c.index, Buffer.concat(c.parts).toString('utf8'));
+      if (c.short) {
+        if (c.parts) o.onShortFrame?.(c.index, Buffer.concat(c.parts).toString('utf8'), send);
+        c.parts = null;
+        return;
+      }
+      if (o.onFrame && c.parts) o.onFrame(c.index, Buffer.concat(c.parts).toString('utf8'), send);
       c.frames++;
       this.frames++;
       const now = performance.now();

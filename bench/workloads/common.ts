@@ -1,10 +1,13 @@
 import { startCluster, signToken, type TestCluster } from '@notify/testing';
+import type { Figure } from '../lib/results';
 
 export interface RunContext {
   quick: boolean;
   /** Every process/worker started registers its stop here, so an abort still stops them. */
   cleanups: Set<() => Promise<void>>;
   log(line: string): void;
+  /** Figures measured so far in this run (filled by run.ts), so a later workload can compare with them. */
+  figures: Figure[];
 }
 
 export async function track<T extends { stop(): Promise<void> }>(ctx: RunContext, thing: T): Promise<T> {
@@ -18,6 +21,15 @@ export async function track<T extends { stop(): Promise<void> }>(ctx: RunContext
   return thing;
 }
 
+/**
+ * With `--cpu-prof`, every service process writes a V8 CPU profile when it exits (open it in Chrome
+ * DevTools or speedscope for a flame graph).
+ */
+function profiling(): Record<string, string> {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? { SERVICE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${dir}` } : {};
+}
+
 /** A private cluster (ingest + one gateway) with quiet logs and idle limits that outlast the run. */
 export async function benchCluster(
   ctx: RunContext,
@@ -26,7 +38,7 @@ export async function benchCluster(
 ): Promise<TestCluster> {
   const cluster = await startCluster({
     gateways,
-    env: { NOTIFY_LOG_LEVEL: 'warn', NOTIFY_IDLE_TIMEOUT_SECONDS: '120', ...env },
+    env: { NOTIFY_LOG_LEVEL: 'warn', NOTIFY_IDLE_TIMEOUT_SECONDS: '120', ...profiling(), ...env },
   });
   return track(ctx, cluster);
 }

@@ -1,48 +1,174 @@
 import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
-import { ClientWorker } from '../lib/clients';
+import { TEST_API_KEY } from '@notify/testing';
+import { ClientWorker, type LatencySummary, type WorkerResult } from '../lib/clients';
+import { sleep } from '../lib/proc';
 import type { Figure } from '../lib/results';
 import { benchCluster, gatewayPort, now, tokens, track, type RunContext } from './common';
 
 const BATCH = 1000;
+/** Loads at which latency is measured, as fractions of the path's measured maximum. */
+const LOADS = [0.25, 0.5, 0.8];
+const BODY = 'y'.repeat(120);
 
-async function publishConfirmed(
-  ch: ConfirmChannel,
-  count: number,
-  one: (i: number) => { exchange: string; key: string; body: Buffer; messageId: string },
-): Promise<void> {
-  for (let i = 0; i < count;) {
-    const end = Math.min(count, i + BATCH);
-    for (; i < end; i++) {
-      const m = one(i);
-      ch.publish(m.exchange, m.key, m.body, {
-        persistent: true,
-        messageId: m.messageId,
-        contentType: 'application/json',
-      });
-    }
-    await ch.waitForConfirms();
-  }
+type Path = 'amqp' | 'http';
+
+/** One producer path into ingest, sending targeted notifications with `data.t` = send time. */
+interface Producer {
+  /** Sends notifications for these users; resolves when ingest (HTTP) or the broker (AMQP) accepted them. */
+  send(users: readonly number[]): Promise<void>;
+  /** Notifications HTTP refused (never expected). */
+  refused: number;
+  close(): Promise<void>;
 }
 
-/**
- * Workload 1: targeted durable notifications end to end. Both sides publish the same way (amqplib,
- * persistent, publisher confirms in batches of 1,000); the baseline goes to one durable classic queue
- * consumed with acks (prefetch 1,000), notify goes through `notify.ingest` → ingest (PostgreSQL commit,
- * per-user seq) → RabbitMQ → gateway → WebSocket client of that user.
- */
-export async function workload1(ctx: RunContext): Promise<Figure> {
-  const M = ctx.quick ? 5_000 : 20_000;
-  const U = ctx.quick ? 500 : 1_000;
-  const timeoutMs = ctx.quick ? 60_000 : 120_000;
-  const cluster = await benchCluster(ctx);
-  const conns: ChannelModel[] = [];
+const notification = (user: number): Record<string, unknown> => ({
+  userId: `w1-${user}`,
+  topic: 'bench',
+  title: 'Benchmark',
+  body: BODY,
+  data: { t: now() },
+});
+
+async function amqpProducer(url: string): Promise<Producer> {
+  const conn = await connect(url, { noDelay: true });
+  const ch: ConfirmChannel = await conn.createConfirmChannel();
+  return {
+    refused: 0,
+    async send(users) {
+      for (const u of users)
+        ch.publish('notify.ingest', 'notification.bench', Buffer.from(JSON.stringify(notification(u))), {
+          persistent: true,
+          messageId: randomUUID(),
+          contentType: 'application/json',
+        });
+      await ch.waitForConfirms();
+    },
+    close: () => conn.close().catch(() => undefined),
+  };
+}
+
+/** One notification per request, as a backend sends them; keep-alive, `inFlight` requests at once. */
+function httpProducer(baseUrl: string, apiKey: string, inFlight: number): Producer {
+  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
+  const { hostname, port } = new URL(baseUrl);
+  const post = (user: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify(notification(user));
+      const req = request(
+        {
+          agent,
+          host: hostname,
+          port,
+          method: 'POST',
+          path: '/v1/notifications',
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: `Bearer ${apiKey}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const producer: Producer = {
+    refused: 0,
+    async send(users) {
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < users.length) {
+          const status = await post(users[next++]);
+          if (status !== 202 && status !== 201 && status !== 200) producer.refused++;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(inFlight, users.length) }, lane));
+    },
+    close: async () => agent.destroy(),
+  };
+  return producer;
+}
+
+interface Run {
+  sent: number;
+  delivered: number;
+  /** First send → last frame at the clients. */
+  seconds: number;
+  /** First send → producer's last acceptance (HTTP responses, broker confirms). */
+  acceptSeconds: number;
+  reached: boolean;
+  minPerSocket: number;
+  closed: number;
+  latency?: LatencySummary;
+}
+
+/** Once everything was sent (t0 = first send): what the clients saw. */
+async function finish(result: Promise<WorkerResult>, t0: number, sent: number): Promise<Run> {
+  const acceptSeconds = (now() - t0) / 1000;
+  const r = await result;
+  return {
+    sent,
+    delivered: r.frames,
+    seconds: (r.lastFrameAt - t0) / 1000,
+    acceptSeconds,
+    reached: r.reached,
+    minPerSocket: r.minPerSocket,
+    closed: r.closedAfterReady,
+    latency: r.latency,
+  };
+}
+
+/** As fast as the path accepts: M notifications round robin over U users. */
+async function maxRun(w: ClientWorker, p: Producer, M: number, U: number, timeoutMs: number): Promise<Run> {
+  const { result } = await w.expect(M, timeoutMs);
+  const t0 = now();
+  for (let i = 0; i < M; i += BATCH)
+    await p.send(Array.from({ length: Math.min(BATCH, M - i) }, (_, k) => (i + k) % U));
+  return finish(result, t0, M);
+}
+
+/** Open loop at `rate`/s for `seconds`: sends on a 5 ms tick whatever is due, whatever came back. */
+async function pacedRun(
+  w: ClientWorker,
+  p: Producer,
+  rate: number,
+  seconds: number,
+  U: number,
+  timeoutMs: number,
+): Promise<Run> {
+  const total = Math.max(1, Math.round(rate * seconds));
+  const { result } = await w.expect(total, timeoutMs);
+  const t0 = now();
+  let sent = 0;
+  let user = 0;
+  const pending: Promise<void>[] = [];
+  while (sent < total && now() - t0 < timeoutMs) {
+    const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate) + 1);
+    if (due > sent) {
+      const users = Array.from({ length: due - sent }, () => user++ % U);
+      sent = due;
+      pending.push(p.send(users));
+    }
+    await sleep(5);
+  }
+  await Promise.all(pending);
+  return finish(result, t0, sent);
+}
+
+/** Raw amqplib, persistent + confirms → one durable queue → consumer with acks. */
+async function baseline(
+  url: string,
+  M: number,
+  timeoutMs: number,
+): Promise<{ rate: number; reached: boolean }> {
+  const pub = await connect(url, { noDelay: true });
+  const sub = await connect(url, { noDelay: true });
   try {
-    // Baseline: raw amqplib, same vhost and broker.
-    ctx.log(`w1 baseline: raw amqplib persistent+confirm → durable queue → consume with acks, ${M} messages`);
-    const pub = await connect(cluster.vhost.url, { noDelay: true });
-    const sub = await connect(cluster.vhost.url, { noDelay: true });
-    conns.push(pub, sub);
     const pch = await pub.createConfirmChannel();
     const cch = await sub.createChannel();
     const queue = `bench.w1.${randomUUID()}`;
@@ -55,30 +181,55 @@ export async function workload1(ctx: RunContext): Promise<Figure> {
       void cch.consume(queue, (msg) => {
         if (!msg) return;
         cch.ack(msg);
-        consumed++;
         lastAt = now();
-        if (consumed === M) {
+        if (++consumed === M) {
           clearTimeout(timer);
           resolve(true);
         }
       });
     });
-    const body = Buffer.from(
-      JSON.stringify({ userId: 'u-1', topic: 'bench', title: 'Benchmark', body: 'y'.repeat(120) }),
-    );
-    const b0 = now();
-    await publishConfirmed(pch, M, (i) => ({ exchange: '', key: queue, body, messageId: `b-${i}` }));
-    const bPublishMs = now() - b0;
-    const bReached = await done;
+    const t0 = now();
+    for (let i = 0; i < M; i += BATCH) {
+      for (let k = i; k < Math.min(M, i + BATCH); k++)
+        pch.publish('', queue, Buffer.from(JSON.stringify(notification(k))), {
+          persistent: true,
+          messageId: randomUUID(),
+          contentType: 'application/json',
+        });
+      await pch.waitForConfirms();
+    }
+    const reached = await done;
     await cch.deleteQueue(queue).catch(() => undefined);
-    const baseRate = consumed / ((lastAt - b0) / 1000);
-    ctx.log(`  baseline ${Math.round(baseRate)} msgs/s (${consumed}/${M})`);
+    return { rate: consumed / ((lastAt - t0) / 1000), reached };
+  } finally {
+    await Promise.all([pub, sub].map((c: ChannelModel) => c.close().catch(() => undefined)));
+  }
+}
 
-    // System: U users connected, M notifications round robin over them.
-    ctx.log(`w1 notify: ${U} users connected to 1 gateway, ${M} notifications via notify.ingest`);
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+const ms = (x: number | undefined): string => (x === undefined ? '—' : `${x.toFixed(1)} ms`);
+
+/**
+ * Workload 1: targeted durable notifications end to end. U users, each with one connected client that
+ * acks every notification; producers → ingest (AMQP and HTTP, measured separately) → PostgreSQL →
+ * RabbitMQ → one gateway → clients. For each path: the maximum delivered/s, then p50/p99/p99.9 from
+ * the producer's send to the client's receive at 25%, 50% and 80% of that maximum (open loop).
+ */
+export async function workload1(ctx: RunContext): Promise<Figure[]> {
+  const U = ctx.quick ? 2_000 : 10_000;
+  const M = ctx.quick ? 8_000 : 30_000;
+  const paceSeconds = ctx.quick ? 2 : 5;
+  const timeoutMs = ctx.quick ? 60_000 : 120_000;
+  const cluster = await benchCluster(ctx);
+  try {
+    ctx.log(`w1 baseline: raw amqplib persistent+confirm → durable queue → consume with acks, ${M} messages`);
+    const base = await baseline(cluster.vhost.url, M, timeoutMs);
+    ctx.log(`  baseline ${n(base.rate)} msgs/s`);
+
+    ctx.log(`w1 notify: ${U} users, one acking client each, on 1 gateway`);
     const toks = await tokens('w1', U);
     const w = await track(ctx, new ClientWorker('w1-clients'));
-    let sys;
+    const figures: Figure[] = [];
     try {
       const opened = await w.open({
         port: gatewayPort(cluster),
@@ -87,60 +238,90 @@ export async function workload1(ctx: RunContext): Promise<Figure> {
         sourceSpread: 8,
         concurrency: 100,
         timeoutMs,
+        ack: true,
+        latency: true,
       });
       ctx.log(`  ${opened.open} connected in ${Math.round(opened.ms)} ms`);
-      const { result } = await w.expect(M, timeoutMs);
-      const t0 = now();
-      await publishConfirmed(pch, M, (i) => ({
-        exchange: 'notify.ingest',
-        key: 'notification.bench',
-        body: Buffer.from(
-          JSON.stringify({
-            userId: `w1-${i % U}`,
-            topic: 'bench',
-            title: 'Benchmark',
-            body: 'y'.repeat(120),
-          }),
-        ),
-        messageId: `w1-${i}-${randomUUID()}`,
-      }));
-      const publishMs = now() - t0;
-      const r = await result;
-      sys = { ...r, t0, publishMs };
+      for (const path of ['amqp', 'http'] as Path[]) {
+        const producer =
+          path === 'amqp'
+            ? await amqpProducer(cluster.vhost.url)
+            : httpProducer(cluster.ingestUrl, TEST_API_KEY, 64);
+        try {
+          const max = await maxRun(w, producer, M, U, timeoutMs);
+          const maxRate = max.delivered / max.seconds;
+          ctx.log(
+            `  ${path}: max ${n(maxRate)} delivered/s (${max.delivered}/${max.sent}, accepted ${n(max.sent / max.acceptSeconds)}/s)`,
+          );
+          const paced: { load: number; rate: number; run: Run }[] = [];
+          for (const load of LOADS) {
+            const rate = Math.max(1, Math.round(maxRate * load));
+            const run = await pacedRun(w, producer, rate, paceSeconds, U, timeoutMs);
+            paced.push({ load, rate, run });
+            ctx.log(
+              `  ${path} at ${load * 100}% (${n(rate)}/s): p50 ${ms(run.latency?.p50)}, p99 ${ms(run.latency?.p99)}, p99.9 ${ms(run.latency?.p999)} (${run.delivered}/${run.sent})`,
+            );
+          }
+          figures.push(figure(path, U, M, paceSeconds, base, max, maxRate, paced, producer.refused));
+        } finally {
+          await producer.close();
+        }
+      }
     } finally {
       await w.stop();
     }
-    const sysRate = sys.frames / ((sys.lastFrameAt - sys.t0) / 1000);
-    ctx.log(`  notify ${Math.round(sysRate)} notifications/s (${sys.frames}/${M}, reached=${sys.reached})`);
-    const notes = [
-      `M=${M.toLocaleString('en-US')} messages per side, ~200-byte JSON bodies, amqplib 2.3 (\`noDelay\`), persistent, publisher confirms per batch of ${BATCH}.`,
-      `baseline: one durable classic queue, one consumer with acks and prefetch 1,000; ${consumed.toLocaleString('en-US')} consumed; publishing took ${Math.round(bPublishMs)} ms.`,
-      `notify: \`notify.ingest\` (quorum queue) → ingest (stores each notification in PostgreSQL with its per-user seq, then publishes the delivery) → node queue → gateway → WebSocket; ${U.toLocaleString('en-US')} users each with one connected client, notifications spread round robin; ${sys.frames.toLocaleString('en-US')} frames received, smallest count on one socket ${sys.minPerSocket} (expected ${Math.floor(M / U)}), ${sys.closedAfterReady} sockets closed; publishing took ${Math.round(sys.publishMs)} ms.`,
-      'Rate = messages ÷ (first publish → last message consumed / last frame received at the clients).',
-      'Load generator (publisher and one client process), broker, PostgreSQL, ingest and gateway share the same 2 cores.',
-    ];
-    if (!sys.reached || !bReached)
-      notes.push(
-        `INCOMPLETE: notify reached=${sys.reached}, baseline reached=${bReached} within ${timeoutMs / 1000} s.`,
-      );
-    return {
-      workload: 'W1 targeted',
-      metric: `durable notifications/s end to end, ${U.toLocaleString('en-US')} users`,
-      unit: 'msgs/s',
-      system: sysRate,
-      baselineName: 'raw amqplib persistent+confirm',
-      baseline: baseRate,
-      ratio: sysRate / baseRate,
-      notes,
-      raw: {
-        M,
-        U,
-        notify: sys,
-        baseline: { consumed, reached: bReached, publishMs: bPublishMs, rate: baseRate },
-      },
-    };
+    return figures;
   } finally {
-    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
     await cluster.stop();
   }
+}
+
+function figure(
+  path: Path,
+  U: number,
+  M: number,
+  paceSeconds: number,
+  base: { rate: number; reached: boolean },
+  max: Run,
+  maxRate: number,
+  paced: { load: number; rate: number; run: Run }[],
+  refused: number,
+): Figure {
+  const half = paced.find((p) => p.load === 0.5)?.run.latency;
+  const complete = max.reached && base.reached && paced.every((p) => p.run.reached);
+  const ratio = maxRate / base.rate;
+  const producerText =
+    path === 'amqp'
+      ? 'amqplib publishes to `notify.ingest` (persistent, `message-id` set, publisher confirms per batch of 1,000)'
+      : '`POST /v1/notifications`, one notification per request, 64 keep-alive requests in flight (node:http)';
+  const notes = [
+    `Producer: ${producerText}. ~200-byte notifications with \`data.t\` = send time; ${U.toLocaleString('en-US')} users, one client each, round robin.`,
+    `notify path: ingest validates, stores each notification in PostgreSQL with its user's next seq (group commit: concurrent events share a transaction), publishes the delivery (confirmed) → node queue → 1 gateway → WebSocket; every client acks every notification (gateway writes device cursors).`,
+    `Max: ${n(M)} notifications as fast as the producer path takes them: ${n(max.delivered)} delivered in ${max.seconds.toFixed(2)} s (first send → last frame) = **${n(maxRate)} delivered/s**; accepted by ${path === 'http' ? 'ingest (HTTP 202)' : 'the broker (confirms)'} at ${n(max.sent / max.acceptSeconds)}/s; smallest count on one socket ${max.minPerSocket}, ${max.closed} sockets closed${path === 'http' ? `, ${refused} requests refused` : ''}.`,
+    `Latency, producer send → client receive (open loop, ${paceSeconds} s at each rate): ${paced
+      .map(
+        (p) =>
+          `${p.load * 100}% = ${n(p.rate)}/s: p50 ${ms(p.run.latency?.p50)}, p99 ${ms(p.run.latency?.p99)}, p99.9 ${ms(p.run.latency?.p999)} (${n(p.run.delivered)}/${n(p.run.sent)} delivered)`,
+      )
+      .join('; ')}. Target p99 ≤ 10 ms at 50%: ${half && half.p99 <= 10 ? 'met' : '**not met**'}.`,
+    `Baseline: raw amqplib, persistent, publisher confirms per 1,000 → one durable classic queue → one consumer with acks (prefetch 1,000), same bodies: ${n(base.rate)} msgs/s. It stores nothing and has no per-user order; the ratio says what durability, ordering and fan-in to WebSockets cost against the broker alone.`,
+    'Send and receive times come from two processes on the same clock (performance.timeOrigin + now). The producer (bench process), the client process, broker, PostgreSQL, ingest and gateway share the same 2 cores.',
+  ];
+  if (!complete)
+    notes.push(
+      `INCOMPLETE: max reached=${max.reached}, baseline reached=${base.reached}, paced reached=${paced.map((p) => p.run.reached).join('/')}.`,
+    );
+  return {
+    id: `w1-${path}`,
+    workload: 'W1 targeted',
+    metric: `durable notifications delivered/s, ${U.toLocaleString('en-US')} acking clients, producer via ${path.toUpperCase()}`,
+    unit: 'msgs/s',
+    system: maxRate,
+    baselineName: 'raw amqplib persistent+confirm',
+    baseline: base.rate,
+    ratio,
+    target: { text: '≥ 0.5×', met: complete && ratio >= 0.5 },
+    notes,
+    raw: { path, U, M, max, maxRate, paced, baseline: base, refused },
+  };
 }

@@ -142,6 +142,7 @@ export async function workload2(ctx: RunContext): Promise<Figure[]> {
   const amqpRate = viaAmqp ? viaAmqp.frames / ((viaAmqp.lastFrameAt - viaAmqp.t0) / 1000) : NaN;
   const amqpRatio = amqpRate / baseRate;
   const amqpFigure: Figure | undefined = viaAmqp && {
+    id: 'w2-amqp',
     workload: 'W2 fan-out',
     metric: `deliveries/s at clients, N=${N.toLocaleString('en-US')}, producer via AMQP`,
     unit: 'deliveries/s',
@@ -158,6 +159,7 @@ export async function workload2(ctx: RunContext): Promise<Figure[]> {
     raw: { N, M, expected, notify: viaAmqp },
   };
   const httpFigure: Figure = {
+    id: 'w2-http',
     workload: 'W2 fan-out',
     metric: `deliveries/s at clients, N=${N.toLocaleString('en-US')}, producer via HTTP`,
     unit: 'deliveries/s',

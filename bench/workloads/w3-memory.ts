@@ -103,6 +103,7 @@ export async function workload3(ctx: RunContext): Promise<Figure[]> {
     const b = base.samples[i];
     const ratio = s.perConnectionBytes / b.perConnectionBytes;
     return {
+      id: `w3-${size}`,
       workload: 'W3 memory',
       metric: `RSS per idle connection, N=${size.toLocaleString('en-US')}`,
       unit: 'B/conn',
