@@ -3,7 +3,7 @@
  * a baseline in the same run, prints every figure with its ratio, and writes docs/benchmarks.md,
  * docs/benchmarks.json and docs/images/benchmarks.svg.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './lib/proc';
 import { formatFigure, writeReport, type BenchReport, type Figure } from './lib/results';
@@ -72,6 +72,7 @@ async function main(): Promise<void> {
     process.stdout.write(`CPU profiles of the services go to ${process.env.BENCH_CPU_PROF_DIR}\n`);
   }
   const started = Date.now();
+  const loadAtStart = loadavg()[0];
   const budgetMs = quick ? 120_000 : 600_000;
   const ctx: RunContext = {
     quick,
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
     command: `npm run bench${args.length ? ' -- ' + args.join(' ') : ''}`,
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
-    machine: `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; 2 cores shared by load generator, broker, database and system under test; other test runs were active on the machine while these figures were taken`,
+    machine: `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; 2 cores shared by load generator, broker, database and system under test; 1-minute load average ${loadAtStart.toFixed(2)} when the run started (what else was running)`,
     node: process.version,
     figures,
     notMeasured: [...notMeasured, ...NOT_MEASURED],
