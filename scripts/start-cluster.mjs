@@ -84,22 +84,14 @@ start('ingest', 'dist/services/ingest/src/main.js', {
   NOTIFY_INGEST_PORT: '3000',
   NOTIFY_NODE_ID: 'ingest-1',
 });
-// The gateway's Node flags are the ones production uses (docs/configuration.md, Node flags).
-const gatewayArgs = ['--max-semi-space-size=1', 'dist/services/gateway/src/main.js'];
-start(
-  'gateway-a',
-  null,
-  { NOTIFY_GATEWAY_PORT: '8080', NOTIFY_NODE_ID: 'gateway-a' },
-  process.execPath,
-  gatewayArgs,
-);
-start(
-  'gateway-b',
-  null,
-  { NOTIFY_GATEWAY_PORT: '8081', NOTIFY_NODE_ID: 'gateway-b' },
-  process.execPath,
-  gatewayArgs,
-);
+start('gateway-a', 'dist/services/gateway/src/main.js', {
+  NOTIFY_GATEWAY_PORT: '8080',
+  NOTIFY_NODE_ID: 'gateway-a',
+});
+start('gateway-b', 'dist/services/gateway/src/main.js', {
+  NOTIFY_GATEWAY_PORT: '8081',
+  NOTIFY_NODE_ID: 'gateway-b',
+});
 
 // HAProxy in front of the gateways when it is installed (as in production), and the demo page.
 const lb = await startLoadBalancer({ port: 8090, backends: [8080, 8081] });

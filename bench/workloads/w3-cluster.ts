@@ -44,7 +44,7 @@ async function measureCluster(
     let have = 0;
     for (const total of totals) {
       for (let j = 0; j < nodes.length; j++) {
-        const count = Math.min(Math.ceil(total / nodes.length), total - have) - onNode[j];
+        const count = Math.min(Math.ceil(total / nodes.length) - onNode[j], total - have);
         if (count <= 0) continue;
         const opened = await workers[j].open({
           port: nodes[j].port,

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_DEFAULTS, KNOWN_CONFIG_VARIABLES, isKnownConfigVariable } from '../support/config-variables';
-import { GATEWAY_NODE_FLAGS } from '../support/processes';
 
 /*
  * Static checks of the deployment files (Dockerfile, docker-compose.yml, deploy/haproxy, deploy/kubernetes).
@@ -699,10 +698,6 @@ describe('deployment files', () => {
       for (const [where, command] of commands) {
         assert.equal(command[0], 'node', `${where} should start node`);
         assert.ok(serviceOf(command), `${where} should run a service's main.js: ${command.join(' ')}`);
-        // Gateways run with the Node flags the tests and benchmarks measured.
-        if (serviceOf(command) === 'gateway')
-          for (const flag of GATEWAY_NODE_FLAGS)
-            assert.ok(command.includes(flag), `${where} should run node with ${flag}: ${command.join(' ')}`);
       }
     });
   });

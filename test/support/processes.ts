@@ -16,9 +16,6 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Node flags the gateway runs with in production (docker-compose.yml, deploy/kubernetes): tests use them too. */
-export const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=1'];
-
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -39,8 +36,7 @@ export function spawnService(
   // Node flags the process starts with (e.g. --cpu-prof, which NODE_OPTIONS does not allow).
   const { SERVICE_NODE_ARGS: nodeArgs = '', ...serviceEnv } = env;
   const script = join(ROOT, 'dist', 'services', name, 'src', 'main.js');
-  const flags = [...(name === 'gateway' ? GATEWAY_NODE_FLAGS : []), ...nodeArgs.split(' ').filter(Boolean)];
-  const child = spawn(process.execPath, [...flags, script], {
+  const child = spawn(process.execPath, [...nodeArgs.split(' ').filter(Boolean), script], {
     cwd: ROOT,
     env: { ...process.env, NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info', ...serviceEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
