@@ -32,13 +32,13 @@ const ESTIMATED_MS: Record<string, number> = { w3c: 180_000, w5: 90_000 };
 const ESTIMATED_QUICK_MS: Record<string, number> = { w5: 25_000 };
 
 const LIMITS = [
-  '**Open files: 20,000 per process, and the limit cannot be raised on this machine.** One process (server or client) can hold about 19,000 sockets, so **100,000 connections on one gateway node cannot be measured here**, and 50,000 neither; memory per connection is measured at ≤ 19,000 per node. 50k/100k are measured instead as a cluster of 3 and 6 gateway processes fed by as many client processes (≤ 19k sockets each): workload `w3c`, full run only.',
+  '**Open files: 20,000 per process, and the limit cannot be raised on this machine.** One process (server or client) can hold about 19,000 sockets, so **100,000 connections on one gateway node cannot be measured here**, and 50,000 neither; memory per connection is measured at ≤ 19,000 per node. 50k/100k are measured instead on a cluster of 6 gateway processes fed by as many client processes (≤ 19k sockets each): workload `w3c`, full run only.',
   'Ephemeral ports: 32768–60999 per source address; clients spread their sockets over source addresses 127.0.0.2 and up (`localAddress`).',
   'All traffic is on loopback (127.0.0.x); there is no network cost in any figure.',
 ];
 
 const NOT_MEASURED = [
-  'W3 at 50,000 and 100,000 connections on ONE gateway node: not possible on this machine (20,000 open files per process, see Machine limits). The W3 rows "over 3/6 nodes" (full run only) spread them over several gateway processes instead, which is a different measurement.',
+  'W3 at 50,000 and 100,000 connections on ONE gateway node: not possible on this machine (20,000 open files per process, see Machine limits). The W3 rows "over 6 nodes" (full run only) spread them over 6 gateway processes instead, which is a different measurement.',
 ];
 
 async function main(): Promise<void> {
