@@ -3,7 +3,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from './database';
 import type { Database } from './schema';
 import { IDEMPOTENCY_WINDOW_HOURS } from './notifications.repository';
-import { appendIdempotent, idempotencyKeyOf } from './idempotent-batch';
+import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-batch';
 import { withRetryableTransaction } from './transactions';
 
 export interface StoredChannelMessage {
@@ -60,10 +60,6 @@ const fromRow = (r: MessageRow): StoredChannelMessage => ({
 export class ChannelsRepository {
   constructor(private readonly db: Db) {}
 
-  append(channel: string, data: unknown, idempotencyKey?: string): Promise<ChannelAppendResult> {
-    return this.appendMany([{ channel, data, idempotencyKey }]).then((results) => results[0]);
-  }
-
   /**
    * Stores a batch atomically and returns one result per input, in input order, in one transaction of
    * two statements (a key lookup, then one that allocates offsets and inserts), like notifications.
@@ -88,9 +84,7 @@ export class ChannelsRepository {
     items: readonly NewChannelMessage[],
     fresh: readonly number[],
   ): Promise<ChannelAppendResult[]> {
-    const perChannel = new Map<string, number>();
-    for (const i of fresh) perChannel.set(items[i].channel, (perChannel.get(items[i].channel) ?? 0) + 1);
-    const channels = [...perChannel.keys()].sort();
+    const { scopes: channels, counts } = rowsPerScope(fresh.map((i) => items[i].channel));
     const createdAt = new Date();
     const rows = fresh.map((i) => ({ item: items[i], id: randomUUID() }));
     const keyed = rows.filter((r) => r.item.idempotencyKey !== undefined);
@@ -99,7 +93,7 @@ export class ChannelsRepository {
     const numbered = await sql<{ id: string; offset: number }>`
       WITH alloc AS (
         INSERT INTO channel_streams (channel, last_offset)
-        SELECT c, n FROM unnest(${channels}::text[], ${channels.map((c) => perChannel.get(c) as number)}::bigint[]) AS t(c, n)
+        SELECT c, n FROM unnest(${channels}::text[], ${counts}::bigint[]) AS t(c, n)
         ORDER BY c
         ON CONFLICT (channel) DO UPDATE SET last_offset = channel_streams.last_offset + EXCLUDED.last_offset
         RETURNING channel, last_offset

@@ -1,3 +1,15 @@
+/**
+ * The scopes (users, channels) of the rows a batch stores, each once and sorted, so that concurrent
+ * batches lock their sequence rows in one order and cannot deadlock each other, with how many rows
+ * each gets.
+ */
+export function rowsPerScope(scopeOfEachRow: readonly string[]): { scopes: string[]; counts: number[] } {
+  const counts = new Map<string, number>();
+  for (const scope of scopeOfEachRow) counts.set(scope, (counts.get(scope) ?? 0) + 1);
+  const scopes = [...counts.keys()].sort();
+  return { scopes, counts: scopes.map((scope) => counts.get(scope) as number) };
+}
+
 /** The map key of a producer's idempotency key within its scope (a user, a channel). */
 export const idempotencyKeyOf = (key: string, scope: string): string => `${key}\u0000${scope}`;
 

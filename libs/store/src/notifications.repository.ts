@@ -9,7 +9,7 @@ import {
   type NotificationRow,
   type StoredNotification,
 } from './notification-records';
-import { appendIdempotent, idempotencyKeyOf } from './idempotent-batch';
+import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-batch';
 import { withRetryableTransaction } from './transactions';
 
 /** How long a producer's idempotency key is remembered (DESIGN §2.5). */
@@ -52,10 +52,7 @@ export class NotificationsRepository {
     items: readonly NewNotification[],
     fresh: readonly number[],
   ): Promise<AppendResult[]> {
-    const perUser = new Map<string, number>();
-    for (const i of fresh) perUser.set(items[i].userId, (perUser.get(items[i].userId) ?? 0) + 1);
-    // Sorted, so concurrent batches lock user rows in one order and cannot deadlock each other.
-    const users = [...perUser.keys()].sort();
+    const { scopes: users, counts } = rowsPerScope(fresh.map((i) => items[i].userId));
     const createdAt = new Date();
     const rows = fresh.map((i) => ({ item: items[i], id: randomUUID() }));
     const keyed = rows.filter((r) => r.item.idempotencyKey !== undefined);
@@ -64,7 +61,7 @@ export class NotificationsRepository {
     const numbered = await sql<{ id: string; seq: number }>`
       WITH alloc AS (
         INSERT INTO user_streams (user_id, last_seq)
-        SELECT u, c FROM unnest(${users}::text[], ${users.map((u) => perUser.get(u) as number)}::bigint[]) AS t(u, c)
+        SELECT u, c FROM unnest(${users}::text[], ${counts}::bigint[]) AS t(u, c)
         ORDER BY u
         ON CONFLICT (user_id) DO UPDATE SET last_seq = user_streams.last_seq + EXCLUDED.last_seq
         RETURNING user_id, last_seq

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ChannelsRepository, type ChannelAppendResult, type NewChannelMessage } from '@notify/store';
 import { GroupCommit } from '../infrastructure/group-commit';
 import { IngestMetrics } from '../metrics/ingest-metrics';
-import { STORE_GROUP_COMMIT } from '../infrastructure/store-group-commit';
+import { storeGroupCommit } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from '../notifications/delivery.publisher';
 
 export interface AcceptedChannelMessage {
@@ -25,10 +25,10 @@ export class PublishChannelMessageUseCase {
     private readonly delivery: DeliveryPublisher,
     metrics: IngestMetrics,
   ) {
-    this.writes = new GroupCommit((items) => channels.appendMany(items), {
-      ...STORE_GROUP_COMMIT,
-      onWrite: (n) => metrics.storeBatchItems.observe({ kind: 'channel' }, n),
-    });
+    this.writes = new GroupCommit(
+      (items) => channels.appendMany(items),
+      storeGroupCommit(metrics, 'channel'),
+    );
   }
 
   async execute(channel: string, data: unknown, idempotencyKey?: string): Promise<AcceptedChannelMessage> {

@@ -1,12 +1,20 @@
 import type { GroupCommitOptions } from './group-commit';
+import type { IngestMetrics } from '../metrics/ingest-metrics';
 import { isTransientStoreError } from './transient-errors';
 
 /**
  * How ingest batches its writes to PostgreSQL. Two transactions in flight keep one committing (WAL
  * flush) while the next is being built; 500 rows keep a batch's statements and its lock set small.
+ * Every write's size goes to `notify_ingest_store_batch_items{kind}`.
  */
-export const STORE_GROUP_COMMIT: GroupCommitOptions = {
-  maxItems: 500,
-  maxInFlight: 2,
-  isTransient: isTransientStoreError,
-};
+export function storeGroupCommit(
+  metrics: IngestMetrics,
+  kind: 'notification' | 'channel',
+): GroupCommitOptions {
+  return {
+    maxItems: 500,
+    maxInFlight: 2,
+    isTransient: isTransientStoreError,
+    onWrite: (n) => metrics.storeBatchItems.observe({ kind }, n),
+  };
+}

@@ -8,7 +8,7 @@ import {
 } from '@notify/store';
 import { GroupCommit } from '../infrastructure/group-commit';
 import { IngestMetrics } from '../metrics/ingest-metrics';
-import { STORE_GROUP_COMMIT } from '../infrastructure/store-group-commit';
+import { storeGroupCommit } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from './delivery.publisher';
 
 export interface AcceptedNotification {
@@ -34,10 +34,10 @@ export class AcceptNotificationsUseCase {
     private readonly delivery: DeliveryPublisher,
     metrics: IngestMetrics,
   ) {
-    this.writes = new GroupCommit((items) => repository.append(items), {
-      ...STORE_GROUP_COMMIT,
-      onWrite: (n) => metrics.storeBatchItems.observe({ kind: 'notification' }, n),
-    });
+    this.writes = new GroupCommit(
+      (items) => repository.append(items),
+      storeGroupCommit(metrics, 'notification'),
+    );
   }
 
   async execute(dto: SendNotificationDto, idempotencyKey?: string): Promise<AcceptedNotification[]> {
