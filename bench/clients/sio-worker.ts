@@ -16,7 +16,6 @@ const pool = new WsPool();
 const reply = (m: SioReply): void => {
   process.send?.(m);
 };
-const epoch = (t: number): number => (t === 0 ? 0 : performance.timeOrigin + t);
 
 const tokens: string[] = [];
 const senders: ((text: string) => void)[] = [];
@@ -143,18 +142,11 @@ async function handle(req: SioRequest): Promise<void> {
     const done = pool.expect(req.expected, req.timeoutMs);
     reply({ id: req.id, type: 'armed' });
     const { reached } = await done;
-    let min = Infinity;
-    for (const c of pool.conns) if (c.frames < min) min = c.frames;
     reply({
       id: req.id,
       type: 'result',
       reached,
-      frames: pool.frames,
-      bytes: pool.bytes,
-      firstFrameAt: epoch(pool.firstFrameAt),
-      lastFrameAt: epoch(pool.lastFrameAt),
-      minPerSocket: pool.conns.length ? min : 0,
-      closedAfterReady: pool.closedAfterReady,
+      ...pool.counts(),
       acksSent: acksSent - sentBefore,
       pongs,
     });

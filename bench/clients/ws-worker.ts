@@ -2,7 +2,7 @@
  * Client process for the benchmarks: holds up to ~19,000 WebSocket clients (one process may open at
  * most 20,000 files here) so the orchestrator never shares their event loop. Driven over IPC.
  */
-import { WsPool, type PoolConnectOptions } from '../lib/ws-pool';
+import { epoch, WsPool, type PoolConnectOptions } from '../lib/ws-pool';
 import type { LatencySummary, WorkerRequest, WorkerReply, WorkerStats } from '../lib/clients';
 import { serveRequests } from '../lib/ipc-worker';
 
@@ -22,7 +22,6 @@ const pool = new WsPool();
 const reply = (m: WorkerReply): void => {
   process.send?.(m);
 };
-const epoch = (t: number): number => (t === 0 ? 0 : performance.timeOrigin + t);
 
 const lastSeq: number[] = [];
 /** Producer send → receive, in ms, of the notifications counted since the last `expect`. */
@@ -121,8 +120,6 @@ async function handle(req: WorkerRequest): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
     if (req.expectReconnected && stats.reconnected < req.expectReconnected) reached = false;
-    let min = Infinity;
-    for (const c of pool.conns) if (c.frames < min) min = c.frames;
     stats.behind = 0;
     if (req.expectSeq !== undefined)
       for (let i = 0; i < pool.conns.length; i++) if ((lastSeq[i] ?? 0) < req.expectSeq) stats.behind++;
@@ -130,12 +127,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       id: req.id,
       type: 'result',
       reached,
-      frames: pool.frames,
-      bytes: pool.bytes,
-      firstFrameAt: epoch(pool.firstFrameAt),
-      lastFrameAt: epoch(pool.lastFrameAt),
-      minPerSocket: pool.conns.length ? min : 0,
-      closedAfterReady: pool.closedAfterReady,
+      ...pool.counts(),
       extra: { ...stats },
       latency: latencies.length ? summarize(latencies) : undefined,
     });

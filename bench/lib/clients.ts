@@ -1,4 +1,5 @@
 import { IpcWorker } from './ipc-worker';
+import type { PoolCounts } from './ws-pool';
 
 export type WorkerRequest =
   | {
@@ -39,19 +40,13 @@ export type WorkerReply =
   | { id: number; type: 'error'; message: string }
   | { id: number; type: 'opened'; ms: number; open: number }
   | { id: number; type: 'armed' }
-  | {
+  | ({
       id: number;
       type: 'result';
       reached: boolean;
-      frames: number;
-      bytes: number;
-      firstFrameAt: number;
-      lastFrameAt: number;
-      minPerSocket: number;
-      closedAfterReady: number;
       extra: WorkerStats;
       latency?: LatencySummary;
-    }
+    } & PoolCounts)
   | { id: number; type: 'status'; open: number; closedAfterReady: number }
   | { id: number; type: 'closed' };
 

@@ -1,4 +1,5 @@
 import { IpcWorker } from './ipc-worker';
+import type { PoolCounts } from './ws-pool';
 
 /** Engine.IO v4 over WebSocket only: no polling round trips before the upgrade. */
 export const SIO_PATH = '/socket.io/?EIO=4&transport=websocket';
@@ -34,19 +35,13 @@ export type SioReply =
   | { id: number; type: 'opened'; ms: number; open: number }
   | { id: number; type: 'subscribed'; ms: number; subscribed: number; refused: number }
   | { id: number; type: 'armed' }
-  | {
+  | ({
       id: number;
       type: 'result';
       reached: boolean;
-      frames: number;
-      bytes: number;
-      firstFrameAt: number;
-      lastFrameAt: number;
-      minPerSocket: number;
-      closedAfterReady: number;
       acksSent: number;
       pongs: number;
-    }
+    } & PoolCounts)
   | { id: number; type: 'status'; open: number; closedAfterReady: number; pongs: number }
   | { id: number; type: 'closed' };
 

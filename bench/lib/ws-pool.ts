@@ -62,6 +62,20 @@ interface Conn {
   closed: boolean;
 }
 
+/** What a pool counted since its last `expect` (times in epoch ms, 0 when no frame came). */
+export interface PoolCounts {
+  frames: number;
+  bytes: number;
+  firstFrameAt: number;
+  lastFrameAt: number;
+  /** Fewest frames counted on one socket. */
+  minPerSocket: number;
+  closedAfterReady: number;
+}
+
+/** A process-local `performance.now()` as epoch ms, comparable across processes; 0 stays 0. */
+export const epoch = (t: number): number => (t === 0 ? 0 : performance.timeOrigin + t);
+
 export class WsPool {
   readonly conns: Conn[] = [];
   /** Text frames counted after capture ended, in total and payload bytes. */
@@ -93,6 +107,19 @@ export class WsPool {
         resolve({ reached: true });
       };
     });
+  }
+
+  counts(): PoolCounts {
+    let min = Infinity;
+    for (const c of this.conns) if (c.frames < min) min = c.frames;
+    return {
+      frames: this.frames,
+      bytes: this.bytes,
+      firstFrameAt: epoch(this.firstFrameAt),
+      lastFrameAt: epoch(this.lastFrameAt),
+      minPerSocket: this.conns.length ? min : 0,
+      closedAfterReady: this.closedAfterReady,
+    };
   }
 
   /** Opens `count` sockets; resolves once every one is ready (or rejects at the first failure / timeout). */
