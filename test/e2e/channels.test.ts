@@ -153,7 +153,7 @@ describe('channels: authorized pub/sub with history and recovery, on two nodes',
   it('refuses unauthorized and malformed subscriptions, and binds nothing for them', async () => {
     const c = await client(0, ['team.*', 'alerts']);
     const nodeKeys = async (): Promise<string[]> =>
-      (await cluster.vhost.bindings(Topology.deliveryExchange))
+      (await cluster.vhost.bindings(Topology.gatewayExchange))
         .filter(
           (b) =>
             b.destination.startsWith(`notify.gateway.${cluster.nodeId(0)}.`) &&
@@ -181,7 +181,7 @@ describe('channels: authorized pub/sub with history and recovery, on two nodes',
 
   it('leaves the node’s bindings as they were after 10,000 subscribe/unsubscribe cycles', async () => {
     const nodeBindings = async (): Promise<string[]> =>
-      (await cluster.vhost.bindings(Topology.deliveryExchange))
+      (await cluster.vhost.bindings(Topology.gatewayExchange))
         .filter((b) => b.destination.startsWith(`notify.gateway.${cluster.nodeId(1)}.`))
         .map((b) => b.routing_key)
         .sort();

@@ -173,7 +173,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
 
   it('binds user.<id> on the node only while that user is connected there', async () => {
     const boundUsers = async (): Promise<string[]> =>
-      (await cluster.vhost.bindings(Topology.deliveryExchange))
+      (await cluster.vhost.bindings(Topology.gatewayExchange))
         .filter((b) => b.destination.startsWith(`notify.gateway.${cluster.nodeId(0)}.`))
         .map((b) => b.routing_key);
     const one = await connectAs(cluster, 'heidi', 'device=a');

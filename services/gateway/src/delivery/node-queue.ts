@@ -1,13 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { assertDeliveryExchange, connectAmqp, Topology } from '@notify/amqp';
+import { assertDeliveryExchange, bindQueueBatch, connectAmqp, Topology } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 
 /** A node queue no consumer has touched for this long is deleted by the broker (node died). */
 const QUEUE_EXPIRES_MS = 30_000;
 /** Bounds what piles up for a stalled node; the store is the source of truth for anything dropped. */
 const QUEUE_MAX_LENGTH = 200_000;
+/**
+ * Binds are sent in batches of at most this many keys, each closed by one RPC (bind-batch.ts): the
+ * size caps how long the first socket of a batch waits for the last key's bind.
+ */
+const BIND_BATCH_MAX = 100;
+
+interface PendingBind {
+  key: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 interface KeyState {
   refs: number;
@@ -28,8 +39,9 @@ export interface NodeQueueOptions {
 }
 
 /**
- * This node's queue on notify.delivery, bound only to the routing keys of its own users and
- * channels, so broker traffic per notification does not grow with the number of nodes.
+ * This node's queue, bound (on notify.delivery.gateways, behind notify.delivery) only to the routing
+ * keys of its own users and channels, so broker traffic per notification does not grow with the
+ * number of nodes.
  * Bindings are reference counted: a key is bound while a local socket needs it (plus a short
  * linger, so a reconnecting client does not cost an unbind and a bind) and unbound after.
  */
@@ -38,6 +50,9 @@ export class NodeQueue {
   private readonly keys = new Map<string, KeyState>();
   private connection: AmqpConnectionManager | null = null;
   private channel: ChannelWrapper | null = null;
+  /** The channel the last setup ran on: binds go to it directly, in batches (bind-batch.ts). */
+  private raw: ConfirmChannel | null = null;
+  private pendingBinds: PendingBind[] = [];
   private setupsDone = 0;
   /**
    * Resolves after the first setup declared the queue. Sockets may open before (the node listens
@@ -89,10 +104,18 @@ export class NodeQueue {
       durable: false,
       arguments: { 'x-expires': QUEUE_EXPIRES_MS, 'x-max-length': QUEUE_MAX_LENGTH },
     });
+    // Binds asked for from here on go to this channel; every key wanted before is in `wanted`.
+    this.raw = channel;
     const wanted = [...this.keys].filter(([, s]) => s.refs > 0 || s.lingering);
-    for (const [key, state] of wanted) {
-      await channel.bindQueue(this.queueName, Topology.deliveryExchange, key);
-      state.bound = true;
+    for (let i = 0; i < wanted.length; i += BIND_BATCH_MAX) {
+      const batch = wanted.slice(i, i + BIND_BATCH_MAX);
+      await bindQueueBatch(
+        channel,
+        this.queueName,
+        Topology.gatewayExchange,
+        batch.map(([key]) => key),
+      );
+      for (const [, state] of batch) state.bound = true;
     }
     this.markDeclared();
     if (this.setupsDone++ > 0) {
@@ -140,8 +163,8 @@ export class NodeQueue {
         const want = state.refs > 0 || state.lingering;
         if (want === state.bound) break;
         try {
-          if (want) await this.channel?.bindQueue(this.queueName, Topology.deliveryExchange, key);
-          else await this.channel?.unbindQueue(this.queueName, Topology.deliveryExchange, key);
+          if (want) await this.bind(key);
+          else await this.channel?.unbindQueue(this.queueName, Topology.gatewayExchange, key);
           state.bound = want;
         } catch (err) {
           // Disconnected: the reconnect's setup binds every wanted key, and a node queue that
@@ -156,6 +179,40 @@ export class NodeQueue {
       state.reconciling = null;
     });
     return state.reconciling;
+  }
+
+  /** Resolves once `key` is bound; keys asked for in one loop turn share one round trip. */
+  private bind(key: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      // A burst of upgrades opens its sockets over several callbacks of one loop turn.
+      if (this.pendingBinds.push({ key, resolve, reject }) === 1) setImmediate(() => this.flushBinds());
+    });
+  }
+
+  /**
+   * Sends every pending bind now, without waiting for earlier batches: their frames reach the broker
+   * in order, so each batch's closing RPC still answers for its own keys, and the broker never idles
+   * between batches while this process is busy with upgrades.
+   */
+  private flushBinds(): void {
+    const pending = this.pendingBinds;
+    this.pendingBinds = [];
+    for (let i = 0; i < pending.length; i += BIND_BATCH_MAX) {
+      const batch = pending.slice(i, i + BIND_BATCH_MAX);
+      const raw = this.raw;
+      const sent = raw
+        ? bindQueueBatch(
+            raw,
+            this.queueName,
+            Topology.gatewayExchange,
+            batch.map((b) => b.key),
+          )
+        : Promise.reject(new Error('node queue channel not set up'));
+      sent.then(
+        () => batch.forEach((b) => b.resolve()),
+        (err: unknown) => batch.forEach((b) => b.reject(err)),
+      );
+    }
   }
 
   /** Publishes to notify.delivery (read-state broadcasts); resolves once written to the broker. */
