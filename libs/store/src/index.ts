@@ -9,3 +9,4 @@ export * from './ping';
 export * from './inbox.repository';
 export * from './retention';
 export * from './channels.repository';
+export * from './batcher';

@@ -15,6 +15,20 @@ import { withRetryableTransaction } from './transactions';
 /** How long a producer's idempotency key is remembered (DESIGN §2.5). */
 export const IDEMPOTENCY_WINDOW_HOURS = 24;
 
+export interface SessionKey {
+  userId: string;
+  deviceId: string;
+}
+
+export interface SessionState {
+  /** The user's newest seq (0 before the first notification). */
+  lastSeq: number;
+  unread: number;
+  readVersion: number;
+  /** The device's acked seq, or null for a device never seen. */
+  cursor: number | null;
+}
+
 /** All SQL for the user inbox. */
 export class NotificationsRepository {
   constructor(private readonly db: Db) {}
@@ -142,41 +156,67 @@ export class NotificationsRepository {
    * What a socket needs at open, in one round trip: the user's newest seq, unread count and
    * read-state version, and the device's cursor (null when the device never acked).
    */
-  async sessionState(
-    userId: string,
-    deviceId: string,
-  ): Promise<{ lastSeq: number; unread: number; readVersion: number; cursor: number | null }> {
-    const row = await sql<{
+  async sessionState(userId: string, deviceId: string): Promise<SessionState> {
+    return (await this.sessionStates([{ userId, deviceId }]))[0];
+  }
+
+  /**
+   * What a socket needs to resume, for many sockets in one query (a reconnect storm brings thousands
+   * at once): one result per key, in input order.
+   */
+  async sessionStates(keys: readonly SessionKey[]): Promise<SessionState[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await sql<{
+      i: number;
       last_seq: number | null;
       read_version: number | null;
       unread: number;
       cursor: number | null;
     }>`
-      SELECT s.last_seq, s.read_version,
-             (SELECT count(*) FROM notifications
-              WHERE user_id = ${userId} AND read_at IS NULL AND (expires_at IS NULL OR expires_at > now())) AS unread,
-             (SELECT acked_seq FROM device_cursors WHERE user_id = ${userId} AND device_id = ${deviceId}) AS cursor
-      FROM (SELECT 1) AS one LEFT JOIN user_streams s ON s.user_id = ${userId}`.execute(this.db);
-    const first = row.rows[0];
-    return {
-      lastSeq: first?.last_seq ?? 0,
-      unread: first?.unread ?? 0,
-      readVersion: first?.read_version ?? 0,
-      cursor: first?.cursor ?? null,
-    };
+      SELECT k.i::int AS i, s.last_seq, s.read_version,
+             (SELECT count(*) FROM notifications n
+              WHERE n.user_id = k.user_id AND n.read_at IS NULL
+                AND (n.expires_at IS NULL OR n.expires_at > now())) AS unread,
+             (SELECT c.acked_seq FROM device_cursors c
+              WHERE c.user_id = k.user_id AND c.device_id = k.device_id) AS cursor
+      FROM unnest(${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.deviceId)}::text[])
+           WITH ORDINALITY AS k(user_id, device_id, i)
+      LEFT JOIN user_streams s ON s.user_id = k.user_id`.execute(this.db);
+    const out = new Array<SessionState>(keys.length);
+    for (const row of rows)
+      out[row.i - 1] = {
+        lastSeq: row.last_seq ?? 0,
+        unread: row.unread ?? 0,
+        readVersion: row.read_version ?? 0,
+        cursor: row.cursor ?? null,
+      };
+    return out;
   }
 
   /** Unexpired notifications with seq > afterSeq, oldest first. */
   async listAfter(userId: string, afterSeq: number, limit: number): Promise<StoredNotification[]> {
-    const rows = await this.db
-      .selectFrom('notifications')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('seq', '>', afterSeq)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
-      .orderBy('seq', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => fromRow(row as NotificationRow));
+    return (await this.listAfterMany([{ userId, afterSeq }], limit))[0];
+  }
+
+  /** `listAfter` for many users in one query: one page per request, in input order. */
+  async listAfterMany(
+    requests: readonly { userId: string; afterSeq: number }[],
+    limit: number,
+  ): Promise<StoredNotification[][]> {
+    const out = requests.map((): StoredNotification[] => []);
+    if (requests.length === 0) return out;
+    const { rows } = await sql<NotificationRow & { i: number }>`
+      SELECT k.i::int AS i, n.*
+      FROM unnest(${requests.map((r) => r.userId)}::text[], ${requests.map((r) => r.afterSeq)}::bigint[])
+           WITH ORDINALITY AS k(user_id, after_seq, i)
+      CROSS JOIN LATERAL (
+        SELECT * FROM notifications n
+        WHERE n.user_id = k.user_id AND n.seq > k.after_seq
+          AND (n.expires_at IS NULL OR n.expires_at > now())
+        ORDER BY n.seq
+        LIMIT ${limit}) n
+      ORDER BY k.i, n.seq`.execute(this.db);
+    for (const row of rows) out[row.i - 1].push(fromRow(row));
+    return out;
   }
 }

@@ -14,6 +14,7 @@ import {
 import { loadGatewayConfig } from './config/gateway.config';
 import { CursorWriter } from './delivery/cursor-writer';
 import { NodeQueue } from './delivery/node-queue';
+import { SessionReads } from './delivery/session-reads';
 import { UserDelivery } from './delivery/user-delivery';
 import { GatewayMetrics } from './http/metrics';
 import { loadNativeUws, NativeUwsUnavailableError, type UwsModule } from './runtime/native-uws';
@@ -54,7 +55,8 @@ async function main(): Promise<void> {
   const cursors = new CursorsRepository(db);
   const cursorWriter = new CursorWriter(cursors, config.ackFlushMs, log);
   const sender = new FrameSender(config.maxBackpressureBytes, () => metrics.slowConsumerCloses.inc());
-  const delivery = new UserDelivery(notifications, sender, metrics, log);
+  const reads = new SessionReads(notifications);
+  const delivery = new UserDelivery(reads, sender, metrics, log);
   let server: GatewayServer | null = null;
   const nodeQueue = new NodeQueue({
     amqpUrl: config.amqpUrl,
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
       inbox,
       fanout,
       channelFrames,
-      notifications,
+      reads,
       metrics,
       log,
       dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),

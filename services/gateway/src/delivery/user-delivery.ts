@@ -1,12 +1,11 @@
 import { CloseCode, encodeNotificationFrame } from '@notify/protocol';
-import { toPayload, type NotificationsRepository, type StoredNotification } from '@notify/store';
+import { toPayload, type StoredNotification } from '@notify/store';
 import type { JsonLogger } from '@notify/logging';
 import type { Session } from '../session/session';
 import type { GatewayMetrics } from '../http/metrics';
 import type { FrameSender } from '../ws/frame-sender';
 import { catchUp, onLive } from './ordered-stream';
-
-const REPLAY_PAGE = 500;
+import { REPLAY_PAGE, type SessionReads } from './session-reads';
 
 /**
  * User notifications on each socket: strictly increasing seqs, no gap, no duplicate (the rule is in
@@ -15,7 +14,7 @@ const REPLAY_PAGE = 500;
  */
 export class UserDelivery {
   constructor(
-    private readonly notifications: NotificationsRepository,
+    private readonly reads: SessionReads,
     private readonly sender: FrameSender,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
@@ -46,7 +45,7 @@ export class UserDelivery {
       await catchUp(
         s.stream,
         {
-          fetchAfter: (after, limit) => this.notifications.listAfter(s.userId, after, limit),
+          fetchAfter: (after) => this.reads.after(s.userId, after),
           numberOf: (n: StoredNotification) => n.seq,
           deliver: (n: StoredNotification) => {
             if (!this.write(s, encodeNotificationFrame(toPayload(n)))) return false;

@@ -12,10 +12,10 @@ import type { JwtVerifier } from '@notify/auth';
 import { DeliveryHeader, DeliveryKind, userRoutingKey } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 import { CloseCode, type ReadyFrame, type ReconnectFrame } from '@notify/protocol';
-import type { NotificationsRepository } from '@notify/store';
 import type { GatewayConfig } from '../config/gateway.config';
 import type { UserDelivery } from '../delivery/user-delivery';
 import type { NodeQueue } from '../delivery/node-queue';
+import type { SessionReads } from '../delivery/session-reads';
 import type { GatewayMetrics } from '../http/metrics';
 import type { UwsModule } from '../runtime/native-uws';
 import { newSession, type Session } from '../session/session';
@@ -53,7 +53,7 @@ export interface GatewayDeps {
   inbox: InboxFrames;
   fanout: ChannelFanout;
   channelFrames: ChannelFrames;
-  notifications: NotificationsRepository;
+  reads: SessionReads;
   metrics: GatewayMetrics;
   log: JsonLogger;
   /** Whether the node may take traffic (broker and store reachable). */
@@ -224,7 +224,7 @@ export class GatewayServer {
     try {
       await this.d.nodeQueue.acquire(userRoutingKey(s.userId));
       if (s.closed) return;
-      const state = await this.d.notifications.sessionState(s.userId, s.deviceId);
+      const state = await this.d.reads.state(s.userId, s.deviceId);
       const cursor = state.cursor;
       if (s.closed || !s.ws) return;
       // A resume point beyond the newest seq (a client from another database) would swallow

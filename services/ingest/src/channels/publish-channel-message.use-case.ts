@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelsRepository, type ChannelAppendResult, type NewChannelMessage } from '@notify/store';
-import { GroupCommit } from '../infrastructure/group-commit';
+import { Batcher, ChannelsRepository, type ChannelAppendResult, type NewChannelMessage } from '@notify/store';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from '../notifications/delivery.publisher';
@@ -18,17 +17,14 @@ export interface AcceptedChannelMessage {
  */
 @Injectable()
 export class PublishChannelMessageUseCase {
-  private readonly writes: GroupCommit<NewChannelMessage, ChannelAppendResult>;
+  private readonly writes: Batcher<NewChannelMessage, ChannelAppendResult>;
 
   constructor(
     channels: ChannelsRepository,
     private readonly delivery: DeliveryPublisher,
     metrics: IngestMetrics,
   ) {
-    this.writes = new GroupCommit(
-      (items) => channels.appendMany(items),
-      storeGroupCommit(metrics, 'channel'),
-    );
+    this.writes = new Batcher((items) => channels.appendMany(items), storeGroupCommit(metrics, 'channel'));
   }
 
   async execute(channel: string, data: unknown, idempotencyKey?: string): Promise<AcceptedChannelMessage> {

@@ -1,4 +1,4 @@
-import type { GroupCommitOptions } from './group-commit';
+import type { BatcherOptions } from '@notify/store';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
 import { isTransientStoreError } from './transient-errors';
 
@@ -7,10 +7,7 @@ import { isTransientStoreError } from './transient-errors';
  * flush) while the next is being built; 500 rows keep a batch's statements and its lock set small.
  * Every write's size goes to `notify_ingest_store_batch_items{kind}`.
  */
-export function storeGroupCommit(
-  metrics: IngestMetrics,
-  kind: 'notification' | 'channel',
-): GroupCommitOptions {
+export function storeGroupCommit(metrics: IngestMetrics, kind: 'notification' | 'channel'): BatcherOptions {
   return {
     maxItems: 500,
     maxInFlight: 2,

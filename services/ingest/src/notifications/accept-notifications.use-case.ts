@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { recipientsOf, type SendNotificationDto } from '@notify/contracts';
 import {
+  Batcher,
   NotificationsRepository,
   type AppendResult,
   type NewNotification,
   type StoredNotification,
 } from '@notify/store';
-import { GroupCommit } from '../infrastructure/group-commit';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from './delivery.publisher';
@@ -27,17 +27,14 @@ export interface AcceptedNotification {
  */
 @Injectable()
 export class AcceptNotificationsUseCase {
-  private readonly writes: GroupCommit<NewNotification, AppendResult>;
+  private readonly writes: Batcher<NewNotification, AppendResult>;
 
   constructor(
     repository: NotificationsRepository,
     private readonly delivery: DeliveryPublisher,
     metrics: IngestMetrics,
   ) {
-    this.writes = new GroupCommit(
-      (items) => repository.append(items),
-      storeGroupCommit(metrics, 'notification'),
-    );
+    this.writes = new Batcher((items) => repository.append(items), storeGroupCommit(metrics, 'notification'));
   }
 
   async execute(dto: SendNotificationDto, idempotencyKey?: string): Promise<AcceptedNotification[]> {

@@ -1,4 +1,4 @@
-export interface GroupCommitOptions {
+export interface BatcherOptions {
   /** Items written in one transaction at most (a single larger request still goes alone). */
   maxItems: number;
   /** Transactions in flight at once: while they run, new requests queue up and form the next batch. */
@@ -20,19 +20,21 @@ interface Request<I, O> {
 }
 
 /**
- * Group commit: concurrent writers (HTTP requests, AMQP messages in flight) share one transaction and
- * one WAL flush instead of paying a commit each. Nothing waits for a timer: a request that finds a
- * free slot is written at once, so a lone request costs what it did before, and batches only form
- * while earlier transactions are running, which is exactly when they pay off.
+ * Group commit, and its read-side twin. Concurrent writers (HTTP requests, AMQP messages in flight)
+ * share one transaction and one WAL flush instead of paying a commit each; concurrent readers (the
+ * sockets of a reconnect storm) share one query instead of a round trip and a pool slot each.
+ * Nothing waits for a timer: a request that finds a free slot runs at once, so a lone request costs
+ * what it did before, and batches only form while earlier ones are running, which is exactly when
+ * they pay off.
  */
-export class GroupCommit<I, O> {
+export class Batcher<I, O> {
   private queue: Request<I, O>[] = [];
   private inFlight = 0;
 
   constructor(
     /** Writes items atomically; returns one result per item, in input order. */
     private readonly write: (items: readonly I[]) => Promise<O[]>,
-    private readonly options: GroupCommitOptions,
+    private readonly options: BatcherOptions,
   ) {}
 
   /** Resolves with one result per item once they are committed (with others, or alone). */

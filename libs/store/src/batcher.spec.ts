@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { GroupCommit, type GroupCommitOptions } from './group-commit';
+import { Batcher, type BatcherOptions } from './batcher';
 
 /** A writer whose writes finish only when released, recording what each one was given. */
 function gatedWriter(fail?: (items: readonly number[]) => Error | undefined): {
@@ -30,7 +30,7 @@ function gatedWriter(fail?: (items: readonly number[]) => Error | undefined): {
   };
 }
 
-const options = (over: Partial<GroupCommitOptions> = {}): GroupCommitOptions => ({
+const options = (over: Partial<BatcherOptions> = {}): BatcherOptions => ({
   maxItems: 100,
   maxInFlight: 1,
   isTransient: (err) => (err as Error).message === 'connection lost',
@@ -39,10 +39,10 @@ const options = (over: Partial<GroupCommitOptions> = {}): GroupCommitOptions => 
 
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-describe('GroupCommit', () => {
+describe('Batcher', () => {
   it('writes a lone request at once, without waiting for company', async () => {
     const w = gatedWriter();
-    const gc = new GroupCommit(w.write, options());
+    const gc = new Batcher(w.write, options());
     const one = gc.submit([1, 2]);
     assert.deepEqual(w.writes, [[1, 2]]);
     w.release();
@@ -52,7 +52,7 @@ describe('GroupCommit', () => {
   it('merges requests that arrive during a write into the next one, and hands each its own results', async () => {
     const w = gatedWriter();
     const sizes: number[] = [];
-    const gc = new GroupCommit(w.write, options({ onWrite: (n) => sizes.push(n) }));
+    const gc = new Batcher(w.write, options({ onWrite: (n) => sizes.push(n) }));
     const first = gc.submit([1]);
     const later = [gc.submit([2, 3]), gc.submit([4]), gc.submit([5, 6, 7])];
     assert.equal(w.writes.length, 1, 'the others wait for the running write');
@@ -67,7 +67,7 @@ describe('GroupCommit', () => {
 
   it('keeps a batch within maxItems and runs up to maxInFlight writes at once', async () => {
     const w = gatedWriter();
-    const gc = new GroupCommit(w.write, options({ maxItems: 3, maxInFlight: 2 }));
+    const gc = new Batcher(w.write, options({ maxItems: 3, maxInFlight: 2 }));
     const all = [gc.submit([1]), gc.submit([2]), gc.submit([3, 4]), gc.submit([5]), gc.submit([6, 7, 8, 9])];
     assert.deepEqual(w.writes, [[1], [2]]);
     w.release();
@@ -83,7 +83,7 @@ describe('GroupCommit', () => {
 
   it('splits a batch that failed on one request’s data, so only that request fails', async () => {
     const w = gatedWriter((items) => (items.includes(13) ? new Error('invalid byte sequence') : undefined));
-    const gc = new GroupCommit(w.write, options());
+    const gc = new Batcher(w.write, options());
     const first = gc.submit([1]);
     const batch = [gc.submit([2]), gc.submit([13]), gc.submit([4])];
     w.release();
@@ -104,7 +104,7 @@ describe('GroupCommit', () => {
   it('fails every request of a batch on a transient error, without retrying them one by one', async () => {
     let down = true;
     const w = gatedWriter(() => (down ? new Error('connection lost') : undefined));
-    const gc = new GroupCommit(w.write, options());
+    const gc = new Batcher(w.write, options());
     const first = gc.submit([1]);
     const batch = [gc.submit([2]), gc.submit([3])];
     w.release();
