@@ -84,14 +84,18 @@ start('ingest', 'dist/services/ingest/src/main.js', {
   NOTIFY_INGEST_PORT: '3000',
   NOTIFY_NODE_ID: 'ingest-1',
 });
-start('gateway-a', 'dist/services/gateway/src/main.js', {
-  NOTIFY_GATEWAY_PORT: '8080',
-  NOTIFY_NODE_ID: 'gateway-a',
-});
-start('gateway-b', 'dist/services/gateway/src/main.js', {
-  NOTIFY_GATEWAY_PORT: '8081',
-  NOTIFY_NODE_ID: 'gateway-b',
-});
+// The gateway's Node flags, as deployed (docs/architecture.md, "Gateway memory").
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=2'];
+for (const [name, port] of [
+  ['gateway-a', '8080'],
+  ['gateway-b', '8081'],
+]) {
+  const entry = 'dist/services/gateway/src/main.js';
+  start(name, entry, { NOTIFY_GATEWAY_PORT: port, NOTIFY_NODE_ID: name }, process.execPath, [
+    ...GATEWAY_NODE_FLAGS,
+    entry,
+  ]);
+}
 
 // HAProxy in front of the gateways when it is installed (as in production), and the demo page.
 const lb = await startLoadBalancer({ port: 8090, backends: [8080, 8081] });

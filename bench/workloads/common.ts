@@ -22,12 +22,16 @@ export async function track<T extends { stop(): Promise<void> }>(ctx: RunContext
 }
 
 /**
- * With `--cpu-prof`, every service process writes a V8 CPU profile when it exits (open it in Chrome
- * DevTools or speedscope for a flame graph).
+ * Node flags for every service process. With `--cpu-prof`, each writes a V8 CPU profile when it exits
+ * (open it in Chrome DevTools or speedscope for a flame graph); `BENCH_SERVICE_NODE_ARGS` adds flags to
+ * try (a GC setting, say) without changing the services.
  */
 function profiling(): Record<string, string> {
   const dir = process.env.BENCH_CPU_PROF_DIR;
-  return dir ? { SERVICE_NODE_ARGS: `--cpu-prof --cpu-prof-dir=${dir}` } : {};
+  const flags = [dir ? `--cpu-prof --cpu-prof-dir=${dir}` : '', process.env.BENCH_SERVICE_NODE_ARGS ?? '']
+    .join(' ')
+    .trim();
+  return flags ? { SERVICE_NODE_ARGS: flags } : {};
 }
 
 /** A private cluster (ingest + one gateway) with quiet logs and idle limits that outlast the run. */

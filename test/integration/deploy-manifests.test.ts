@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_DEFAULTS, KNOWN_CONFIG_VARIABLES, isKnownConfigVariable } from '../support/config-variables';
+import { SERVICE_NODE_FLAGS } from '../support/processes';
 
 /*
  * Static checks of the deployment files (Dockerfile, docker-compose.yml, deploy/haproxy, deploy/kubernetes).
@@ -695,10 +696,31 @@ describe('deployment files', () => {
       for (const d of ofKind('Deployment')) {
         for (const c of containersOf(d)) commands.push([`${d.name} container`, containerCommand(c, d.name)]);
       }
+      const pkg = obj(JSON.parse(read('package.json')), 'package.json');
+      const scripts = obj(pkg.scripts, 'package.json scripts');
+      for (const name of ['start:ingest', 'start:gateway'])
+        commands.push([`npm run ${name}`, str(scripts[name], name).split(/\s+/)]);
       for (const [where, command] of commands) {
         assert.equal(command[0], 'node', `${where} should start node`);
-        assert.ok(serviceOf(command), `${where} should run a service's main.js: ${command.join(' ')}`);
+        const service = serviceOf(command);
+        assert.ok(service, `${where} should run a service's main.js: ${command.join(' ')}`);
+        // The flags the tests and benchmarks run the service with are the flags it is deployed with.
+        assert.deepEqual(
+          command.slice(
+            1,
+            command.findIndex((t) => t.endsWith('/src/main.js')),
+          ),
+          SERVICE_NODE_FLAGS[service],
+          `${where}: node flags of the ${service}`,
+        );
       }
+      const local = /const GATEWAY_NODE_FLAGS = (\[[^\]]*\]);/.exec(read('scripts/start-cluster.mjs'))?.[1];
+      assert.ok(local, 'scripts/start-cluster.mjs should name the gateway flags');
+      assert.deepEqual(
+        JSON.parse(local.replace(/'/g, '"')),
+        SERVICE_NODE_FLAGS.gateway,
+        'npm start: gateway flags',
+      );
     });
   });
 

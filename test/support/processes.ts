@@ -27,6 +27,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Node flags each service is deployed with (Kubernetes, compose, `npm start`; a test keeps them in
+ * step). The gateway caps V8's young generation: see docs/architecture.md, "Gateway memory".
+ */
+export const SERVICE_NODE_FLAGS: Record<'ingest' | 'gateway', readonly string[]> = {
+  ingest: [],
+  gateway: ['--max-semi-space-size=2'],
+};
+
 /** Starts a built service (`node dist/services/<name>/src/main.js`) as a real process. */
 export function spawnService(
   name: 'ingest' | 'gateway',
@@ -36,7 +45,8 @@ export function spawnService(
   // Node flags the process starts with (e.g. --cpu-prof, which NODE_OPTIONS does not allow).
   const { SERVICE_NODE_ARGS: nodeArgs = '', ...serviceEnv } = env;
   const script = join(ROOT, 'dist', 'services', name, 'src', 'main.js');
-  const child = spawn(process.execPath, [...nodeArgs.split(' ').filter(Boolean), script], {
+  const flags = [...SERVICE_NODE_FLAGS[name], ...nodeArgs.split(' ').filter(Boolean)];
+  const child = spawn(process.execPath, [...flags, script], {
     cwd: ROOT,
     env: { ...process.env, NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info', ...serviceEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
