@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # One image serves both services. Its default command starts ingest; gateways run the same image
-# with `node --max-semi-space-size=2 dist/services/gateway/src/main.js`.
+# with `node --max-semi-space-size=2 --expose-gc dist/services/gateway/src/main.js`.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 

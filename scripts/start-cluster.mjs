@@ -85,7 +85,7 @@ start('ingest', 'dist/services/ingest/src/main.js', {
   NOTIFY_NODE_ID: 'ingest-1',
 });
 // The gateway's Node flags, as deployed (docs/architecture.md, "Gateway memory").
-const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=2'];
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'];
 for (const [name, port] of [
   ['gateway-a', '8080'],
   ['gateway-b', '8081'],

@@ -33,7 +33,7 @@ export async function freePort(): Promise<number> {
  */
 export const SERVICE_NODE_FLAGS: Record<'ingest' | 'gateway', readonly string[]> = {
   ingest: [],
-  gateway: ['--max-semi-space-size=2'],
+  gateway: ['--max-semi-space-size=2', '--expose-gc'],
 };
 
 /** Starts a built service (`node dist/services/<name>/src/main.js`) as a real process. */

@@ -22,6 +22,9 @@ export interface JwtVerifierOptions {
 
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
+/** Shared by every token without grants: each session holds its grants for as long as it lives. */
+const NO_CHANNELS: readonly string[] = Object.freeze([]);
+
 /** Verifies client tokens (DESIGN §6): `sub` = userId, `exp` required, optional `channels`. */
 export class JwtVerifier {
   private readonly secret: Uint8Array | null;
@@ -93,7 +96,7 @@ export class JwtVerifier {
     return {
       userId: payload.sub,
       expiresAt: payload.exp,
-      channels: (channels as string[] | undefined) ?? [],
+      channels: channels === undefined || channels.length === 0 ? NO_CHANNELS : (channels as string[]),
     };
   }
 }

@@ -15,6 +15,7 @@ import { loadGatewayConfig } from './config/gateway.config';
 import { CursorWriter } from './delivery/cursor-writer';
 import { NodeQueue } from './delivery/node-queue';
 import { SessionReads } from './delivery/session-reads';
+import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
 import { UserDelivery } from './delivery/user-delivery';
 import { GatewayMetrics } from './http/metrics';
 import { loadNativeUws, NativeUwsUnavailableError, type UwsModule } from './runtime/native-uws';
@@ -56,6 +57,9 @@ async function main(): Promise<void> {
   const cursorWriter = new CursorWriter(cursors, config.ackFlushMs, log);
   const sender = new FrameSender(config.maxBackpressureBytes, () => metrics.slowConsumerCloses.inc());
   const reads = new SessionReads(notifications);
+  const compaction = new BurstCompaction(exposedGc());
+  if (!compaction.available)
+    log.warn('started without --expose-gc: the garbage of connection bursts stays until V8 collects it');
   const delivery = new UserDelivery(reads, sender, metrics, log);
   let server: GatewayServer | null = null;
   const nodeQueue = new NodeQueue({
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
       fanout,
       channelFrames,
       reads,
+      compaction,
       metrics,
       log,
       dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),

@@ -74,6 +74,11 @@ export class GatewayMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly burstCompactions = new Counter({
+    name: 'notify_gateway_burst_compactions_total',
+    help: 'Full garbage collections run after a burst of connections settled (runtime/burst-compaction.ts)',
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: 'notify_gateway_end_to_end_seconds',
     help: 'Producer accept (ingest) to socket write, live notifications',

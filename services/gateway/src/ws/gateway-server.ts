@@ -18,6 +18,7 @@ import type { NodeQueue } from '../delivery/node-queue';
 import type { SessionReads } from '../delivery/session-reads';
 import type { GatewayMetrics } from '../http/metrics';
 import type { UwsModule } from '../runtime/native-uws';
+import type { BurstCompaction } from '../runtime/burst-compaction';
 import { newSession, type Session } from '../session/session';
 import type { SessionRegistry } from '../session/session-registry';
 import { authorizeUpgrade, authorizeUpgradeSync, type UpgradeDecision } from './upgrade-auth';
@@ -54,6 +55,7 @@ export interface GatewayDeps {
   fanout: ChannelFanout;
   channelFrames: ChannelFrames;
   reads: SessionReads;
+  compaction: BurstCompaction;
   metrics: GatewayMetrics;
   log: JsonLogger;
   /** Whether the node may take traffic (broker and store reachable). */
@@ -88,7 +90,14 @@ export class GatewayServer {
     this.app.get('/readyz', (res) => this.readyz(res));
     this.app.get('/metrics', (res) => this.metricsRoute(res));
     this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'not found' }));
-    this.expirySweep = setInterval(() => this.guard(() => this.closeExpired()), EXPIRY_SWEEP_MS);
+    this.expirySweep = setInterval(
+      () =>
+        this.guard(() => {
+          this.closeExpired();
+          this.compactAfterBurst();
+        }),
+      EXPIRY_SWEEP_MS,
+    );
     this.expirySweep.unref();
   }
 
@@ -216,6 +225,7 @@ export class GatewayServer {
     s.ws = ws;
     if (this.d.registry.add(s)) this.d.metrics.users.inc();
     this.d.metrics.connections.inc();
+    this.d.compaction.opening(Date.now());
     void this.start(s);
   }
 
@@ -300,6 +310,17 @@ export class GatewayServer {
     for (const s of this.d.registry.all()) if (s.expiresAt <= nowSeconds && !s.closed) expired.push(s);
     // Closing runs the close handler at once, which edits the registry: not while iterating it.
     for (const s of expired) s.ws?.end(CloseCode.TokenExpired, 'token expired');
+  }
+
+  private compactAfterBurst(): void {
+    const done = this.d.compaction.tick(Date.now());
+    if (!done) return;
+    this.d.metrics.burstCompactions.inc();
+    this.d.log.info('heap collected after a burst of connections', {
+      opened: done.opened,
+      pauseMs: Math.round(done.pauseMs),
+      rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    });
   }
 
   private readyz(res: HttpResponse): void {
