@@ -69,7 +69,8 @@ async function handle(req: WorkerRequest): Promise<void> {
         req.track || req.ack || req.latency
           ? (index, payload, send) => {
               const frame = JSON.parse(payload) as { type?: string; seq?: number; data?: { t?: number } };
-              if (frame.type !== 'notification' || typeof frame.seq !== 'number') return;
+              // Only notifications count: a draining node's `reconnect` frame is not progress.
+              if (frame.type !== 'notification' || typeof frame.seq !== 'number') return false;
               if (req.latency && typeof frame.data?.t === 'number')
                 latencies.push(epoch(performance.now()) - frame.data.t);
               if (req.ack) send(`{"type":"ack","seq":${frame.seq}}`);

@@ -32,9 +32,10 @@ export interface PoolConnectOptions {
   onCapture: (index: number, payload: string, send: (text: string) => void) => boolean;
   /**
    * If given, every text frame after capture is assembled and passed here (costs a copy per frame).
-   * `send` writes a masked text frame on the same socket (e.g. an application-level ack).
+   * `send` writes a masked text frame on the same socket (e.g. an application-level ack). Returning
+   * false leaves the frame out of the counts (e.g. a `reconnect` frame among notifications).
    */
-  onFrame?: (index: number, payload: string, send: (text: string) => void) => void;
+  onFrame?: (index: number, payload: string, send: (text: string) => void) => boolean | void;
   /**
    * Text frames of at most this many payload bytes after capture (e.g. Engine.IO's ping `2`) are
    * assembled and passed to `onShortFrame` instead of being counted or passed to `onFrame`. Off unless
@@ -292,7 +293,14 @@ export class WsPool {
         c.parts = null;
         return;
       }
-      if (o.onFrame && c.parts) o.onFrame(c.index, Buffer.concat(c.parts).toString('utf8'), send);
+      if (
+        o.onFrame &&
+        c.parts &&
+        o.onFrame(c.index, Buffer.concat(c.parts).toString('utf8'), send) === false
+      ) {
+        c.parts = null;
+        return;
+      }
       c.frames++;
       this.frames++;
       const now = performance.now();
