@@ -42,7 +42,8 @@ describe('per-user seq allocation (real PostgreSQL)', () => {
       stored.map((r) => r.seq),
       Array.from({ length: n }, (_, i) => i + 1),
     );
-    assert.equal((await repo.sessionState('hot-user', 'any-device')).lastSeq, n);
+    const [state] = await repo.sessionStates([{ userId: 'hot-user', deviceId: 'any-device' }]);
+    assert.equal(state.lastSeq, n);
   });
 
   it('numbers overlapping multi-user batches without deadlock or gaps', async () => {
@@ -99,7 +100,7 @@ describe('per-user seq allocation (real PostgreSQL)', () => {
       { userId: 'ttl-user', topic: 'b', expiresAt: new Date(Date.now() - 1000) },
       { userId: 'ttl-user', topic: 'c' },
     ]);
-    const rows = await repo.listAfter('ttl-user', 0, 10);
+    const [rows] = await repo.listAfterMany([{ userId: 'ttl-user', afterSeq: 0 }], 10);
     assert.deepEqual(
       rows.map((r) => [r.seq, r.topic]),
       [
@@ -107,6 +108,7 @@ describe('per-user seq allocation (real PostgreSQL)', () => {
         [3, 'c'],
       ],
     );
-    assert.equal((await repo.sessionState('ttl-user', 'any-device')).unread, 2);
+    const [state] = await repo.sessionStates([{ userId: 'ttl-user', deviceId: 'any-device' }]);
+    assert.equal(state.unread, 2);
   });
 });

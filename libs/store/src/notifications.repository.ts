@@ -153,16 +153,9 @@ export class NotificationsRepository {
   }
 
   /**
-   * What a socket needs at open, in one round trip: the user's newest seq, unread count and
-   * read-state version, and the device's cursor (null when the device never acked).
-   */
-  async sessionState(userId: string, deviceId: string): Promise<SessionState> {
-    return (await this.sessionStates([{ userId, deviceId }]))[0];
-  }
-
-  /**
-   * What a socket needs to resume, for many sockets in one query (a reconnect storm brings thousands
-   * at once): one result per key, in input order.
+   * What a socket needs at open: the user's newest seq, unread count and read-state version, and the
+   * device's cursor (null when the device never acked). One query for many sockets (a reconnect storm
+   * brings thousands at once): one result per key, in input order.
    */
   async sessionStates(keys: readonly SessionKey[]): Promise<SessionState[]> {
     if (keys.length === 0) return [];
@@ -193,12 +186,10 @@ export class NotificationsRepository {
     return out;
   }
 
-  /** Unexpired notifications with seq > afterSeq, oldest first. */
-  async listAfter(userId: string, afterSeq: number, limit: number): Promise<StoredNotification[]> {
-    return (await this.listAfterMany([{ userId, afterSeq }], limit))[0];
-  }
-
-  /** `listAfter` for many users in one query: one page per request, in input order. */
+  /**
+   * Per request, the user's unexpired notifications with seq > afterSeq, oldest first, at most
+   * `limit`: one query for many users, one page per request, in input order.
+   */
   async listAfterMany(
     requests: readonly { userId: string; afterSeq: number }[],
     limit: number,
