@@ -107,16 +107,13 @@ export class NodeQueue {
     // Binds asked for from here on go to this channel; every key wanted before is in `wanted`.
     this.raw = channel;
     const wanted = [...this.keys].filter(([, s]) => s.refs > 0 || s.lingering);
-    for (let i = 0; i < wanted.length; i += BIND_BATCH_MAX) {
-      const batch = wanted.slice(i, i + BIND_BATCH_MAX);
-      await bindQueueBatch(
+    await Promise.all(
+      this.sendBinds(
         channel,
-        this.queueName,
-        Topology.gatewayExchange,
-        batch.map(([key]) => key),
-      );
-      for (const [, state] of batch) state.bound = true;
-    }
+        wanted.map(([key]) => key),
+      ),
+    );
+    for (const [, state] of wanted) state.bound = true;
     this.markDeclared();
     if (this.setupsDone++ > 0) {
       this.options.log.info('rabbitmq reconnected; bindings restored', { bindings: wanted.length });
@@ -189,30 +186,38 @@ export class NodeQueue {
     });
   }
 
-  /**
-   * Sends every pending bind now, without waiting for earlier batches: their frames reach the broker
-   * in order, so each batch's closing RPC still answers for its own keys, and the broker never idles
-   * between batches while this process is busy with upgrades.
-   */
   private flushBinds(): void {
     const pending = this.pendingBinds;
     this.pendingBinds = [];
-    for (let i = 0; i < pending.length; i += BIND_BATCH_MAX) {
-      const batch = pending.slice(i, i + BIND_BATCH_MAX);
-      const raw = this.raw;
-      const sent = raw
-        ? bindQueueBatch(
-            raw,
-            this.queueName,
-            Topology.gatewayExchange,
-            batch.map((b) => b.key),
-          )
-        : Promise.reject(new Error('node queue channel not set up'));
+    if (!this.raw) {
+      const err = new Error('node queue channel not set up');
+      for (const b of pending) b.reject(err);
+      return;
+    }
+    this.sendBinds(
+      this.raw,
+      pending.map((b) => b.key),
+    ).forEach((sent, n) => {
+      const batch = pending.slice(n * BIND_BATCH_MAX, (n + 1) * BIND_BATCH_MAX);
       sent.then(
         () => batch.forEach((b) => b.resolve()),
         (err: unknown) => batch.forEach((b) => b.reject(err)),
       );
-    }
+    });
+  }
+
+  /**
+   * Sends binds for `keys` in batches of BIND_BATCH_MAX, all at once: their frames reach the broker in
+   * order, so each batch's closing RPC answers for its own keys, and the broker never idles between
+   * batches while this process is busy with upgrades. One promise per batch, in order.
+   */
+  private sendBinds(channel: ConfirmChannel, keys: readonly string[]): Promise<void>[] {
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < keys.length; i += BIND_BATCH_MAX)
+      sent.push(
+        bindQueueBatch(channel, this.queueName, Topology.gatewayExchange, keys.slice(i, i + BIND_BATCH_MAX)),
+      );
+    return sent;
   }
 
   /** Publishes to notify.delivery (read-state broadcasts); resolves once written to the broker. */
