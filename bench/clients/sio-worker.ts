@@ -96,7 +96,7 @@ async function handle(req: SioRequest): Promise<void> {
     applyFrameMode();
     try {
       const { ms } = await pool.open(opts);
-      reply({ id: req.id, type: 'opened', ms, open: pool.conns.filter((c) => !c.closed).length });
+      reply({ id: req.id, type: 'opened', ms, open: pool.status().open });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       throw new Error(connectError ? `${message}; server refused CONNECT: ${connectError}` : message);
@@ -154,8 +154,7 @@ async function handle(req: SioRequest): Promise<void> {
     reply({
       id: req.id,
       type: 'status',
-      open: pool.conns.filter((c) => !c.closed).length,
-      closedAfterReady: pool.closedAfterReady,
+      ...pool.status(),
       pongs,
     });
   } else if (req.cmd === 'close') {

@@ -102,7 +102,7 @@ async function handle(req: WorkerRequest): Promise<void> {
         : undefined,
     };
     const { ms } = await pool.open(opts);
-    reply({ id: req.id, type: 'opened', ms, open: pool.conns.filter((c) => !c.closed).length });
+    reply({ id: req.id, type: 'opened', ms, open: pool.status().open });
   } else if (req.cmd === 'expect') {
     stats.reconnected = 0;
     stats.lastReadyAt = 0;
@@ -136,8 +136,7 @@ async function handle(req: WorkerRequest): Promise<void> {
     reply({
       id: req.id,
       type: 'status',
-      open: pool.conns.filter((c) => !c.closed).length,
-      closedAfterReady: pool.closedAfterReady,
+      ...pool.status(),
     });
   } else if (req.cmd === 'close') {
     stopping = true;

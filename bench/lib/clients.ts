@@ -1,8 +1,8 @@
 import { IpcWorker } from './ipc-worker';
-import type { PoolCounts } from './ws-pool';
+import type { OpenPlacement, PoolCounts } from './ws-pool';
 
 export type WorkerRequest =
-  | {
+  | (OpenPlacement & {
       id: number;
       cmd: 'open';
       port: number;
@@ -20,11 +20,7 @@ export type WorkerRequest =
       /** On close after ready, reconnect to reconnectPorts[index % length] with `&since=<last seq>`. */
       reconnectPorts?: number[];
       reconnectJitterMs?: number;
-      sourceFirst: number;
-      sourceSpread: number;
-      concurrency: number;
-      timeoutMs: number;
-    }
+    })
   | {
       id: number;
       cmd: 'expect';

@@ -1,11 +1,11 @@
 import { IpcWorker } from './ipc-worker';
-import type { PoolCounts } from './ws-pool';
+import type { OpenPlacement, PoolCounts } from './ws-pool';
 
 /** Engine.IO v4 over WebSocket only: no polling round trips before the upgrade. */
 export const SIO_PATH = '/socket.io/?EIO=4&transport=websocket';
 
 export type SioRequest =
-  | {
+  | (OpenPlacement & {
       id: number;
       cmd: 'open';
       port: number;
@@ -13,11 +13,7 @@ export type SioRequest =
       tokens: string[];
       /** Answer every `notification` event with an `ack` event carrying its id. */
       ack: boolean;
-      sourceFirst: number;
-      sourceSpread: number;
-      concurrency: number;
-      timeoutMs: number;
-    }
+    })
   | {
       id: number;
       cmd: 'subscribe';

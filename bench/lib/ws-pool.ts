@@ -63,6 +63,16 @@ interface Conn {
   closed: boolean;
 }
 
+/** How a client process spreads and paces the sockets of one `open` request. */
+export interface OpenPlacement {
+  /** Sockets bind to 127.0.0.<sourceFirst …sourceFirst + sourceSpread − 1>, round robin. */
+  sourceFirst: number;
+  sourceSpread: number;
+  /** Upgrades in flight at once. */
+  concurrency: number;
+  timeoutMs: number;
+}
+
 /** What a pool counted since its last `expect` (times in epoch ms, 0 when no frame came). */
 export interface PoolCounts {
   frames: number;
@@ -121,6 +131,13 @@ export class WsPool {
       minPerSocket: this.conns.length ? min : 0,
       closedAfterReady: this.closedAfterReady,
     };
+  }
+
+  /** Sockets open now, and how many closed after their handshake. */
+  status(): { open: number; closedAfterReady: number } {
+    let open = 0;
+    for (const c of this.conns) if (!c.closed) open++;
+    return { open, closedAfterReady: this.closedAfterReady };
   }
 
   /** Opens `count` sockets; resolves once every one is ready (or rejects at the first failure / timeout). */
