@@ -22,8 +22,8 @@ interface PendingBind {
 
 interface KeyState {
   refs: number;
-  lingering: boolean;
   bound: boolean;
+  /** Set while the key lingers after its last release: it stays bound until this fires. */
   timer: NodeJS.Timeout | null;
   reconciling: Promise<void> | null;
 }
@@ -106,7 +106,7 @@ export class NodeQueue {
     });
     // Binds asked for from here on go to this channel; every key wanted before is in `wanted`.
     this.raw = channel;
-    const wanted = [...this.keys].filter(([, s]) => s.refs > 0 || s.lingering);
+    const wanted = [...this.keys].filter(([, s]) => s.refs > 0 || s.timer !== null);
     await Promise.all(
       this.sendBinds(
         channel,
@@ -124,16 +124,11 @@ export class NodeQueue {
   /** Resolves once `key` is bound (at once when it already is). */
   acquire(key: string): Promise<void> {
     let state = this.keys.get(key);
-    if (!state)
-      this.keys.set(
-        key,
-        (state = { refs: 0, lingering: false, bound: false, timer: null, reconciling: null }),
-      );
+    if (!state) this.keys.set(key, (state = { refs: 0, bound: false, timer: null, reconciling: null }));
     state.refs++;
     if (state.timer) {
       clearTimeout(state.timer);
       state.timer = null;
-      state.lingering = false;
     }
     return state.bound && !state.reconciling ? Promise.resolve() : this.reconcile(key, state);
   }
@@ -142,10 +137,8 @@ export class NodeQueue {
     const state = this.keys.get(key);
     if (!state || state.refs === 0) return;
     if (--state.refs > 0) return;
-    state.lingering = true;
     state.timer = setTimeout(() => {
       state.timer = null;
-      state.lingering = false;
       void this.reconcile(key, state);
     }, this.options.unbindLingerMs);
     state.timer.unref();
@@ -157,7 +150,7 @@ export class NodeQueue {
     state.reconciling = (async () => {
       await this.declared;
       for (;;) {
-        const want = state.refs > 0 || state.lingering;
+        const want = state.refs > 0 || state.timer !== null;
         if (want === state.bound) break;
         try {
           if (want) await this.bind(key);
@@ -171,7 +164,7 @@ export class NodeQueue {
           state.bound = want;
         }
       }
-      if (state.refs === 0 && !state.lingering && !state.bound) this.keys.delete(key);
+      if (state.refs === 0 && state.timer === null && !state.bound) this.keys.delete(key);
     })().finally(() => {
       state.reconciling = null;
     });

@@ -20,13 +20,13 @@ export class UserDelivery {
     private readonly log: JsonLogger,
   ) {}
 
-  /** A live notification for every local socket of its user. `frame` is sent as is. */
-  live(sessions: Iterable<Session>, seq: number, frame: Uint8Array): void {
-    for (const s of sessions) {
+  /** A live notification for every local socket of its user, from `first` on. `frame` is sent as is. */
+  live(first: Session, seq: number, frame: Uint8Array): void {
+    for (let s: Session | null = first; s; s = s.nextOfUser) {
       if (s.closed) continue;
-      switch (onLive(s.stream, seq)) {
+      switch (onLive(s, seq)) {
         case 'deliver':
-          if (this.write(s, frame)) s.stream.position = seq;
+          if (this.write(s, frame)) s.position = seq;
           break;
         case 'duplicate':
           this.metrics.duplicatesDropped.inc();
@@ -43,7 +43,7 @@ export class UserDelivery {
   async catchUp(s: Session): Promise<void> {
     try {
       await catchUp(
-        s.stream,
+        s,
         {
           fetchAfter: (after) => this.reads.after(s.userId, after),
           numberOf: (n: StoredNotification) => n.seq,

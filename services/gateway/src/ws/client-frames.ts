@@ -60,11 +60,11 @@ export class ClientFrames {
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
       return this.sender.error(s, 'bad_request', 'ack needs seq: a non-negative integer', ref);
     }
-    if (seq > s.stream.position) {
+    if (seq > s.position) {
       return this.sender.error(
         s,
         'bad_request',
-        `cannot ack seq ${seq}: only ${s.stream.position} was delivered`,
+        `cannot ack seq ${seq}: only ${s.position} was delivered`,
         ref,
       );
     }

@@ -19,10 +19,10 @@ import type { SessionReads } from '../delivery/session-reads';
 import type { GatewayMetrics } from '../http/metrics';
 import type { UwsModule } from '../runtime/native-uws';
 import type { BurstCompaction } from '../runtime/burst-compaction';
-import { newSession, type Session } from '../session/session';
+import { newSession, type Session, type SocketData } from '../session/session';
 import type { SessionRegistry } from '../session/session-registry';
 import { authorizeUpgrade, authorizeUpgradeSync, type UpgradeDecision } from './upgrade-auth';
-import { takeFrame } from './frame-rate';
+import { rateClock, takeFrame } from './frame-rate';
 import type { FrameSender } from './frame-sender';
 import type { ClientFrames } from './client-frames';
 import type { InboxFrames } from './inbox-frames';
@@ -74,7 +74,7 @@ export class GatewayServer {
     app: TemplatedApp,
   ) {
     this.app = app;
-    this.app.ws<Session>('/v1/ws', {
+    this.app.ws<SocketData>('/v1/ws', {
       maxPayloadLength: Math.max(UWS_MIN_PAYLOAD, d.config.maxPayloadBytes * UWS_PAYLOAD_HEADROOM),
       maxBackpressure: d.config.maxBackpressureBytes,
       // Without it a topic publish silently skips a subscriber over the limit: a gap nobody sees.
@@ -122,28 +122,23 @@ export class GatewayServer {
       );
       return;
     }
-    const sessions = this.d.registry.forUser(String(headers[DeliveryHeader.userId]));
-    if (!sessions) return;
+    const first = this.d.registry.firstOf(String(headers[DeliveryHeader.userId]));
+    if (!first) return;
     switch (message.properties.type) {
       case DeliveryKind.Notification: {
-        this.d.delivery.live(sessions, Number(headers[DeliveryHeader.seq]), message.content);
+        this.d.delivery.live(first, Number(headers[DeliveryHeader.seq]), message.content);
         const acceptedAt = Number(headers[DeliveryHeader.acceptedAt]);
         if (acceptedAt > 0) this.d.metrics.latency.observe((Date.now() - acceptedAt) / 1000);
         return;
       }
       case DeliveryKind.Read:
-        return this.d.inbox.deliverRead(
-          sessions,
-          Number(headers[DeliveryHeader.readVersion]),
-          message.content,
-        );
+        return this.d.inbox.deliverRead(first, Number(headers[DeliveryHeader.readVersion]), message.content);
     }
   }
 
   /** After a broker reconnect, live messages may be missing: every socket checks the store. */
   resyncAll(): void {
-    for (const s of this.d.registry.all())
-      if (!s.stream.catchingUp && !s.closed) void this.d.delivery.catchUp(s);
+    for (const s of this.d.registry.all()) if (!s.catchingUp && !s.closed) void this.d.delivery.catchUp(s);
     this.d.fanout.resyncAll();
   }
 
@@ -200,9 +195,7 @@ export class GatewayServer {
       this.d.metrics.rejectedUpgrades.inc({ reason: decision.reason });
       return json(res, decision.status, { error: decision.reason });
     }
-    if (
-      (this.d.registry.forUser(decision.token.userId)?.length ?? 0) >= this.d.config.maxConnectionsPerUser
-    ) {
+    if (this.d.registry.countOf(decision.token.userId) >= this.d.config.maxConnectionsPerUser) {
       this.d.metrics.rejectedUpgrades.inc({ reason: 'connections per user' });
       return json(res, '429 Too Many Requests', {
         error: `at most ${this.d.config.maxConnectionsPerUser} connections per user on this node`,
@@ -216,12 +209,13 @@ export class GatewayServer {
       since: decision.since,
       framesPerSecond: this.d.config.maxFramesPerSecond,
     });
-    if (fromAsync) res.cork(() => res.upgrade(session, key, protocol, extensions, context));
-    else res.upgrade(session, key, protocol, extensions, context);
+    const data: SocketData = { session };
+    if (fromAsync) res.cork(() => res.upgrade(data, key, protocol, extensions, context));
+    else res.upgrade(data, key, protocol, extensions, context);
   }
 
-  private open(ws: WebSocket<Session>): void {
-    const s = ws.getUserData();
+  private open(ws: WebSocket<SocketData>): void {
+    const s = ws.getUserData().session;
     s.ws = ws;
     if (this.d.registry.add(s)) this.d.metrics.users.inc();
     this.d.metrics.connections.inc();
@@ -239,9 +233,9 @@ export class GatewayServer {
       if (s.closed || !s.ws) return;
       // A resume point beyond the newest seq (a client from another database) would swallow
       // future notifications as duplicates.
-      s.stream.position = Math.min(s.since ?? cursor ?? state.lastSeq, state.lastSeq);
-      s.ackedSeq = Math.min(cursor ?? 0, s.stream.position);
-      s.stream.target = Math.max(s.stream.target, state.lastSeq);
+      s.position = Math.min(s.since ?? cursor ?? state.lastSeq, state.lastSeq);
+      s.ackedSeq = Math.min(cursor ?? 0, s.position);
+      s.target = Math.max(s.target, state.lastSeq);
       s.readVersion = Math.max(s.readVersion, state.readVersion);
       const ready: ReadyFrame = {
         type: 'ready',
@@ -255,22 +249,22 @@ export class GatewayServer {
       const ws = s.ws;
       ws.cork(() => ws.send(JSON.stringify(ready), false));
       // Most sockets resume with nothing to replay: then no query, straight to live.
-      if (s.stream.target > s.stream.position) await this.d.delivery.catchUp(s);
-      else s.stream.catchingUp = false;
+      if (s.target > s.position) await this.d.delivery.catchUp(s);
+      else s.catchingUp = false;
     } catch (err) {
       this.d.log.error('session start failed', { userId: s.userId, error: err });
       if (!s.closed) s.ws?.end(CloseCode.InternalError, 'temporarily unavailable');
     }
   }
 
-  private message(ws: WebSocket<Session>, message: ArrayBuffer): void {
-    const s = ws.getUserData();
+  private message(ws: WebSocket<SocketData>, message: ArrayBuffer): void {
+    const s = ws.getUserData().session;
     if (message.byteLength > this.d.config.maxPayloadBytes) {
       s.closed = true;
       ws.end(CloseCode.MessageTooBig, `frame over ${this.d.config.maxPayloadBytes} bytes`);
       return;
     }
-    switch (takeFrame(s.rate, this.d.config.maxFramesPerSecond, Date.now())) {
+    switch (takeFrame(s, this.d.config.maxFramesPerSecond, rateClock())) {
       case 'ok':
         return this.d.frames.handle(s, message);
       case 'refuse':
@@ -286,14 +280,14 @@ export class GatewayServer {
     }
   }
 
-  private close(ws: WebSocket<Session>, code: number): void {
-    const s = ws.getUserData();
+  private close(ws: WebSocket<SocketData>, code: number): void {
+    const s = ws.getUserData().session;
     this.d.log.debug('socket closed', {
       userId: s.userId,
       deviceId: s.deviceId,
       code,
-      sentSeq: s.stream.position,
-      catchingUp: s.stream.catchingUp,
+      sentSeq: s.position,
+      catchingUp: s.catchingUp,
     });
     s.closed = true;
     s.ws = null;

@@ -55,7 +55,7 @@ export class InboxFrames {
       s.readVersion = change.version;
       this.sender.send(s, reply);
     }
-    this.deliverRead(this.registry.forUser(s.userId) ?? [], change.version, body);
+    this.deliverRead(this.registry.firstOf(s.userId), change.version, body);
     this.nodeQueue
       .publish(userRoutingKey(s.userId), Buffer.from(body), DeliveryKind.Read, {
         [DeliveryHeader.userId]: s.userId,
@@ -66,9 +66,9 @@ export class InboxFrames {
       );
   }
 
-  /** A read-state change for the local sockets of one user; stale versions are dropped. */
-  deliverRead(sessions: Iterable<Session>, version: number, body: string | Uint8Array): void {
-    for (const session of sessions) {
+  /** A read-state change for the local sockets of one user, from `first` on; stale versions are dropped. */
+  deliverRead(first: Session | undefined, version: number, body: string | Uint8Array): void {
+    for (let session: Session | null = first ?? null; session; session = session.nextOfUser) {
       if (session.closed || version <= session.readVersion) continue;
       session.readVersion = version;
       this.sender.send(session, body);
