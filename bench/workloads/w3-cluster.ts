@@ -1,5 +1,6 @@
 import { freePort } from '@notify/testing';
 import { ClientWorker } from '../lib/clients';
+import { compactions, SETTLE_MS, untilCompacted } from '../lib/gateway-compaction';
 import { settledRss, sleep, startUwsBaseline, type BaselineServer } from '../lib/proc';
 import type { Figure } from '../lib/results';
 import { benchCluster, gatewayPort, tokens, track, type RunContext } from './common';
@@ -7,6 +8,8 @@ import { benchCluster, gatewayPort, tokens, track, type RunContext } from './com
 interface Node {
   pid: number;
   port: number;
+  /** A gateway: each sample waits for its compaction after the burst. */
+  gateway: boolean;
 }
 
 interface Step {
@@ -43,6 +46,7 @@ async function measureCluster(
   try {
     let have = 0;
     for (const total of totals) {
+      const before = await Promise.all(nodes.map((n) => (n.gateway ? compactions(n.port) : 0)));
       for (let j = 0; j < nodes.length; j++) {
         const count = Math.min(Math.ceil(total / nodes.length) - onNode[j], total - have);
         if (count <= 0) continue;
@@ -60,7 +64,10 @@ async function measureCluster(
           `  ${label}: node ${j} +${count} connected in ${Math.round(opened.ms)} ms (${have}/${total})`,
         );
       }
-      await sleep(3000);
+      if (nodes.some((n) => n.gateway)) {
+        await Promise.all(nodes.map((n, j) => (n.gateway ? untilCompacted(n.port, before[j]) : 0)));
+        await sleep(3000);
+      } else await sleep(SETTLE_MS);
       const rss: number[] = [];
       for (const n of nodes) rss.push(await settledRss(n.pid, 5, 400));
       let open = 0;
@@ -95,7 +102,7 @@ export async function workload3Cluster(ctx: RunContext): Promise<Figure[]> {
     base = await measureCluster(
       ctx,
       'w3c-baseline',
-      servers.map((s) => ({ pid: s.pid, port: s.port })),
+      servers.map((s) => ({ pid: s.pid, port: s.port, gateway: false })),
       TOTALS,
       async (_f, c) => Array.from({ length: c }, () => '/ws'),
     );
@@ -111,7 +118,7 @@ export async function workload3Cluster(ctx: RunContext): Promise<Figure[]> {
     sys = await measureCluster(
       ctx,
       'w3c-notify',
-      cluster.gateways.map((g, j) => ({ pid: g.child.pid!, port: gatewayPort(cluster, j) })),
+      cluster.gateways.map((g, j) => ({ pid: g.child.pid!, port: gatewayPort(cluster, j), gateway: true })),
       TOTALS,
       async (from, c) => (await tokens(`w3c-${from}`, c)).map((t) => `/v1/ws?token=${t}&device=bench`),
     );
@@ -140,6 +147,7 @@ export async function workload3Cluster(ctx: RunContext): Promise<Figure[]> {
         `One node cannot hold ${total.toLocaleString('en-US')} sockets here (20,000 open files per process), so ${NODES} gateway processes hold ≈${Math.ceil(total / NODES).toLocaleString('en-US')} each, one client process per node; per connection = (sum of node RSS with N − sum with 0) ÷ N. The 50,000 step is taken on the way to 100,000, on the same nodes.`,
         `notify: ${NODES} gateways, ${mib(sys.idleRss)} MiB idle in total, ${mib(s.rss)} MiB with ${total.toLocaleString('en-US')} connections (per node: ${s.perNode.map(mib).join(', ')} MiB); NOTIFY_DB_POOL_SIZE=4.`,
         `bare uWS: ${NODES} processes, ${mib(base.idleRss)} MiB idle in total, ${mib(b.rss)} MiB with ${total.toLocaleString('en-US')} connections.`,
+        `Sampled 3 s after every gateway's compacting GC (runtime/burst-compaction.ts, 2–3 s after its last connection), and ${SETTLE_MS / 1000} s after the last connection for bare uWS.`,
         'This is memory per connection of a cluster, not of one node holding them all; it says nothing about one process beyond 19,000 connections.',
         'Load generator, broker, database and all nodes share the same 2 cores.',
       ],

@@ -1,5 +1,6 @@
 import { freePort } from '@notify/testing';
 import { ClientWorker } from '../lib/clients';
+import { compactions, SETTLE_MS, untilCompacted } from '../lib/gateway-compaction';
 import { settledRss, sleep, startUwsBaseline } from '../lib/proc';
 import type { Figure } from '../lib/results';
 import { benchCluster, gatewayPort, tokens, track, type RunContext } from './common';
@@ -15,7 +16,8 @@ interface Sample {
 
 /**
  * Opens connections in steps up to each size in `sizes` (cumulative), sampling the server's RSS after
- * each step; `paths(from, count)` gives the request paths of a step.
+ * each step; `paths(from, count)` gives the request paths of a step. With `gatewayPort`, each sample
+ * waits for the gateway's compaction after the step's burst.
  */
 async function measure(
   ctx: RunContext,
@@ -24,6 +26,7 @@ async function measure(
   port: number,
   sizes: number[],
   paths: (from: number, count: number) => Promise<string[]>,
+  gatewayPort?: number,
 ): Promise<{ idleRss: number; samples: Sample[] }> {
   await sleep(2000);
   const idleRss = await settledRss(pid);
@@ -35,6 +38,7 @@ async function measure(
     let inWorker = 0;
     let source = 2;
     for (const size of sizes) {
+      const before = gatewayPort ? await compactions(gatewayPort) : 0;
       while (have < size) {
         if (!worker || inWorker >= PER_WORKER) {
           worker = await track(ctx, new ClientWorker(`${label}-clients-${workers.length}`));
@@ -55,7 +59,11 @@ async function measure(
         have += count;
         inWorker += count;
       }
-      await sleep(3000);
+      if (gatewayPort) {
+        const ms = await untilCompacted(gatewayPort, before);
+        ctx.log(`  ${label}: compacted ${(ms / 1000).toFixed(1)} s after the last connection`);
+        await sleep(3000);
+      } else await sleep(SETTLE_MS);
       const rssBytes = await settledRss(pid, 5, 400);
       let open = 0;
       for (const w of workers) open += (await w.status()).open;
@@ -91,8 +99,15 @@ export async function workload3(ctx: RunContext): Promise<Figure[]> {
   let sys;
   try {
     const gw = cluster.gateways[0];
-    sys = await measure(ctx, 'w3-notify', gw.child.pid!, gatewayPort(cluster), sizes, async (from, count) =>
-      (await tokens(`w3-${from}`, count)).map((t) => `/v1/ws?token=${t}&device=bench`),
+    const port = gatewayPort(cluster);
+    sys = await measure(
+      ctx,
+      'w3-notify',
+      gw.child.pid!,
+      port,
+      sizes,
+      async (from, count) => (await tokens(`w3-${from}`, count)).map((t) => `/v1/ws?token=${t}&device=bench`),
+      port,
     );
   } finally {
     await cluster.stop();
@@ -115,7 +130,7 @@ export async function workload3(ctx: RunContext): Promise<Figure[]> {
       notes: [
         `notify gateway: RSS ${(sys.idleRss / 2 ** 20).toFixed(1)} MiB with 0 connections, ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB with ${size.toLocaleString('en-US')} idle authenticated connections (one user each, JWT at upgrade, \`ready\` received, user binding made, no channel).`,
         `bare uWS: ${(base.idleRss / 2 ** 20).toFixed(1)} MiB idle, ${(b.rssBytes / 2 ** 20).toFixed(1)} MiB with ${size.toLocaleString('en-US')} connections (no auth, no subscription).`,
-        'Per connection = (RSS with N − RSS with 0) ÷ N; RSS is the median of 5 samples taken 3 s after the last connection was ready. The gateway figure includes V8 heap not yet collected.',
+        `Per connection = (RSS with N − RSS with 0) ÷ N; RSS is the median of 5 samples over 2 s, taken 3 s after the gateway's compacting GC (which it runs once no socket has opened for 2 s: runtime/burst-compaction.ts), and ${SETTLE_MS / 1000} s after the last connection for bare uWS.`,
         'Clients: raw node:net sockets in separate processes (≤ 19,000 each), spread over source addresses 127.0.0.2 and up; they share the 2 cores.',
         ...(i > 0
           ? [

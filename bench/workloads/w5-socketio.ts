@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { freePort, TEST_JWT_SECRET } from '@notify/testing';
 import { settledRss, sleep, type BaselineServer } from '../lib/proc';
+import { SETTLE_MS } from '../lib/gateway-compaction';
 import type { Figure } from '../lib/results';
 import { SioClientWorker, type SioResult } from '../lib/sio-clients';
 import { ensureRedis, startSocketIoPeer } from '../lib/socketio-peer';
@@ -117,7 +118,7 @@ export async function workload5(ctx: RunContext): Promise<Figure[]> {
       });
       ctx.log(`  ${opened.open} Socket.IO clients connected in ${Math.round(opened.ms)} ms`);
       const sample = async (size: number, workers: SioClientWorker[]): Promise<void> => {
-        await sleep(3000);
+        await sleep(SETTLE_MS);
         const rssBytes = await settledRss(server.pid, 5, 400);
         let open = 0;
         for (const w of workers) open += (await w.status()).open;
@@ -372,7 +373,7 @@ export async function workload5(ctx: RunContext): Promise<Figure[]> {
         notify
           ? `notify: figure '${notify.id}' of this run (gateway, same method): ${n(notify.system)} B/conn.`
           : missing(`W3 (w3-${s.connections})`),
-        'Per connection = (RSS with N − RSS with 0) ÷ N; RSS is the median of 5 samples taken 3 s after the last connection was ready, V8 heap not yet collected included, as for W3.',
+        `Per connection = (RSS with N − RSS with 0) ÷ N; RSS is the median of 5 samples taken ${SETTLE_MS / 1000} s after the last connection was ready (about as late as the gateway's sample in W3, 3 s after its compaction).`,
         ...method,
         'Clients in separate processes (≤ 19,000 each); they share the 2 cores with the server and Redis.',
       ],
