@@ -20,6 +20,7 @@ interface PendingBind {
   reject(err: unknown): void;
 }
 
+/** A key being bound or unbound, or lingering after its last release. */
 interface KeyState {
   refs: number;
   bound: boolean;
@@ -47,7 +48,12 @@ export interface NodeQueueOptions {
  */
 export class NodeQueue {
   readonly queueName: string;
-  private readonly keys = new Map<string, KeyState>();
+  /**
+   * Per key, a number n ≥ 1 in the steady state (bound, n sockets, nothing in flight, no linger), so
+   * that a connected user's key costs no object (memory per idle connection is a target); a
+   * KeyState otherwise.
+   */
+  private readonly keys = new Map<string, number | KeyState>();
   private connection: AmqpConnectionManager | null = null;
   private channel: ChannelWrapper | null = null;
   /** The channel the last setup ran on: binds go to it directly, in batches (bind-batch.ts). */
@@ -74,7 +80,7 @@ export class NodeQueue {
 
   get boundKeys(): number {
     let n = 0;
-    for (const state of this.keys.values()) if (state.bound) n++;
+    for (const state of this.keys.values()) if (typeof state === 'number' || state.bound) n++;
     return n;
   }
 
@@ -106,14 +112,18 @@ export class NodeQueue {
     });
     // Binds asked for from here on go to this channel; every key wanted before is in `wanted`.
     this.raw = channel;
-    const wanted = [...this.keys].filter(([, s]) => s.refs > 0 || s.timer !== null);
+    const wanted = [...this.keys].filter(([, s]) => typeof s === 'number' || s.refs > 0 || s.timer !== null);
     await Promise.all(
       this.sendBinds(
         channel,
         wanted.map(([key]) => key),
       ),
     );
-    for (const [, state] of wanted) state.bound = true;
+    for (const [key, state] of wanted) {
+      if (typeof state === 'number') continue;
+      state.bound = true;
+      this.settle(key, state);
+    }
     this.markDeclared();
     if (this.setupsDone++ > 0) {
       this.options.log.info('rabbitmq reconnected; bindings restored', { bindings: wanted.length });
@@ -123,20 +133,34 @@ export class NodeQueue {
 
   /** Resolves once `key` is bound (at once when it already is). */
   acquire(key: string): Promise<void> {
-    let state = this.keys.get(key);
+    const held = this.keys.get(key);
+    if (typeof held === 'number') {
+      this.keys.set(key, held + 1);
+      return Promise.resolve();
+    }
+    let state = held;
     if (!state) this.keys.set(key, (state = { refs: 0, bound: false, timer: null, reconciling: null }));
     state.refs++;
     if (state.timer) {
       clearTimeout(state.timer);
       state.timer = null;
     }
-    return state.bound && !state.reconciling ? Promise.resolve() : this.reconcile(key, state);
+    if (!state.bound || state.reconciling) return this.reconcile(key, state);
+    this.settle(key, state);
+    return Promise.resolve();
   }
 
   release(key: string): void {
-    const state = this.keys.get(key);
-    if (!state || state.refs === 0) return;
-    if (--state.refs > 0) return;
+    const held = this.keys.get(key);
+    if (held === undefined) return;
+    let state: KeyState;
+    if (typeof held === 'number') {
+      if (held > 1) return void this.keys.set(key, held - 1);
+      this.keys.set(key, (state = { refs: 0, bound: true, timer: null, reconciling: null }));
+    } else {
+      state = held;
+      if (state.refs === 0 || --state.refs > 0) return;
+    }
     state.timer = setTimeout(() => {
       state.timer = null;
       void this.reconcile(key, state);
@@ -167,8 +191,15 @@ export class NodeQueue {
       if (state.refs === 0 && state.timer === null && !state.bound) this.keys.delete(key);
     })().finally(() => {
       state.reconciling = null;
+      this.settle(key, state);
     });
     return state.reconciling;
+  }
+
+  /** Back to a plain count once the key is bound, wanted and nothing is in flight. */
+  private settle(key: string, state: KeyState): void {
+    if (state.bound && state.refs > 0 && !state.timer && !state.reconciling && this.keys.get(key) === state)
+      this.keys.set(key, state.refs);
   }
 
   /** Resolves once `key` is bound; keys asked for in one loop turn share one round trip. */
@@ -230,7 +261,8 @@ export class NodeQueue {
   }
 
   async close(): Promise<void> {
-    for (const state of this.keys.values()) if (state.timer) clearTimeout(state.timer);
+    for (const state of this.keys.values())
+      if (typeof state !== 'number' && state.timer) clearTimeout(state.timer);
     await this.channel?.close();
     await this.connection?.close();
   }
