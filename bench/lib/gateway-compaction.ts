@@ -4,23 +4,30 @@ import { sleep } from './proc';
 export const SETTLE_MS = 6_000;
 
 /**
- * After a burst of connections a gateway runs one compacting GC once no socket has opened for 2 s
- * (services/gateway/src/runtime/burst-compaction.ts). Memory per idle connection is read after it, as
- * an operator would see it a few seconds later; these read its counter from the node's /metrics.
+ * A gateway runs one compacting GC after starting up and one after each burst of connections, once no
+ * socket has opened for 2 s (services/gateway/src/runtime/burst-compaction.ts). Memory per idle
+ * connection is read after them, as an operator would see it a few seconds later; these read their
+ * count from the node's /metrics.
  */
-export async function compactions(port: number): Promise<number> {
+export async function compactions(port: number, reason: 'startup' | 'burst'): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const count = /^notify_gateway_burst_compactions_total (\d+)/m.exec(text);
-  if (!count) throw new Error(`gateway on ${port}: no notify_gateway_burst_compactions_total in /metrics`);
-  return Number(count[1]);
+  const count = new RegExp(`^notify_gateway_heap_compactions_total\\{reason="${reason}"\\} (\\d+)`, 'm').exec(
+    text,
+  );
+  return count ? Number(count[1]) : 0;
 }
 
 /** Resolves once the node's count passes `before`; fails after `timeoutMs`. Returns the ms waited. */
-export async function untilCompacted(port: number, before: number, timeoutMs = 30_000): Promise<number> {
+export async function untilCompacted(
+  port: number,
+  reason: 'startup' | 'burst',
+  before: number,
+  timeoutMs = 30_000,
+): Promise<number> {
   const started = performance.now();
-  while ((await compactions(port)) <= before) {
+  while ((await compactions(port, reason)) <= before) {
     if (performance.now() - started > timeoutMs)
-      throw new Error(`gateway on ${port}: no compaction within ${timeoutMs} ms after the burst`);
+      throw new Error(`gateway on ${port}: no ${reason} compaction within ${timeoutMs} ms`);
     await sleep(250);
   }
   return performance.now() - started;

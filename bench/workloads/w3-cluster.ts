@@ -35,6 +35,8 @@ async function measureCluster(
   if (per > 19_000)
     throw new Error(`${per} connections per node is over the 19,000 one process can hold here`);
   await sleep(2000);
+  // The zero point: after each gateway's compaction at startup, as every later sample is after one.
+  await Promise.all(nodes.map((n) => (n.gateway ? untilCompacted(n.port, 'startup', 0) : 0)));
   const idle: number[] = [];
   for (const n of nodes) idle.push(await settledRss(n.pid));
   const idleRss = idle.reduce((a, b) => a + b, 0);
@@ -46,7 +48,7 @@ async function measureCluster(
   try {
     let have = 0;
     for (const total of totals) {
-      const before = await Promise.all(nodes.map((n) => (n.gateway ? compactions(n.port) : 0)));
+      const before = await Promise.all(nodes.map((n) => (n.gateway ? compactions(n.port, 'burst') : 0)));
       for (let j = 0; j < nodes.length; j++) {
         const count = Math.min(Math.ceil(total / nodes.length) - onNode[j], total - have);
         if (count <= 0) continue;
@@ -65,7 +67,7 @@ async function measureCluster(
         );
       }
       if (nodes.some((n) => n.gateway)) {
-        await Promise.all(nodes.map((n, j) => (n.gateway ? untilCompacted(n.port, before[j]) : 0)));
+        await Promise.all(nodes.map((n, j) => (n.gateway ? untilCompacted(n.port, 'burst', before[j]) : 0)));
         await sleep(3000);
       } else await sleep(SETTLE_MS);
       const rss: number[] = [];
@@ -147,7 +149,7 @@ export async function workload3Cluster(ctx: RunContext): Promise<Figure[]> {
         `One node cannot hold ${total.toLocaleString('en-US')} sockets here (20,000 open files per process), so ${NODES} gateway processes hold ≈${Math.ceil(total / NODES).toLocaleString('en-US')} each, one client process per node; per connection = (sum of node RSS with N − sum with 0) ÷ N. The 50,000 step is taken on the way to 100,000, on the same nodes.`,
         `notify: ${NODES} gateways, ${mib(sys.idleRss)} MiB idle in total, ${mib(s.rss)} MiB with ${total.toLocaleString('en-US')} connections (per node: ${s.perNode.map(mib).join(', ')} MiB); NOTIFY_DB_POOL_SIZE=4.`,
         `bare uWS: ${NODES} processes, ${mib(base.idleRss)} MiB idle in total, ${mib(b.rss)} MiB with ${total.toLocaleString('en-US')} connections.`,
-        `Sampled 3 s after every gateway's compacting GC (runtime/burst-compaction.ts, 2–3 s after its last connection), and ${SETTLE_MS / 1000} s after the last connection for bare uWS.`,
+        `Sampled 3 s after every gateway's compacting GC (runtime/burst-compaction.ts, 2–3 s after its last connection), and ${SETTLE_MS / 1000} s after the last connection for bare uWS; the gateways' RSS with 0 after their compaction at startup.`,
         'This is memory per connection of a cluster, not of one node holding them all; it says nothing about one process beyond 19,000 connections.',
         'Load generator, broker, database and all nodes share the same 2 cores.',
       ],

@@ -29,6 +29,8 @@ async function measure(
   gatewayPort?: number,
 ): Promise<{ idleRss: number; samples: Sample[] }> {
   await sleep(2000);
+  // The zero point: after the gateway's compaction at startup, as every later sample is after one.
+  if (gatewayPort) await untilCompacted(gatewayPort, 'startup', 0);
   const idleRss = await settledRss(pid);
   const samples: Sample[] = [];
   const workers: ClientWorker[] = [];
@@ -38,7 +40,7 @@ async function measure(
     let inWorker = 0;
     let source = 2;
     for (const size of sizes) {
-      const before = gatewayPort ? await compactions(gatewayPort) : 0;
+      const before = gatewayPort ? await compactions(gatewayPort, 'burst') : 0;
       while (have < size) {
         if (!worker || inWorker >= PER_WORKER) {
           worker = await track(ctx, new ClientWorker(`${label}-clients-${workers.length}`));
@@ -60,7 +62,7 @@ async function measure(
         inWorker += count;
       }
       if (gatewayPort) {
-        const ms = await untilCompacted(gatewayPort, before);
+        const ms = await untilCompacted(gatewayPort, 'burst', before);
         ctx.log(`  ${label}: compacted ${(ms / 1000).toFixed(1)} s after the last connection`);
         await sleep(3000);
       } else await sleep(SETTLE_MS);
@@ -130,7 +132,7 @@ export async function workload3(ctx: RunContext): Promise<Figure[]> {
       notes: [
         `notify gateway: RSS ${(sys.idleRss / 2 ** 20).toFixed(1)} MiB with 0 connections, ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB with ${size.toLocaleString('en-US')} idle authenticated connections (one user each, JWT at upgrade, \`ready\` received, user binding made, no channel).`,
         `bare uWS: ${(base.idleRss / 2 ** 20).toFixed(1)} MiB idle, ${(b.rssBytes / 2 ** 20).toFixed(1)} MiB with ${size.toLocaleString('en-US')} connections (no auth, no subscription).`,
-        `Per connection = (RSS with N − RSS with 0) ÷ N; RSS is the median of 5 samples over 2 s, taken 3 s after the gateway's compacting GC (which it runs once no socket has opened for 2 s: runtime/burst-compaction.ts), and ${SETTLE_MS / 1000} s after the last connection for bare uWS.`,
+        `Per connection = (RSS with N − RSS with 0) ÷ N; RSS is the median of 5 samples over 2 s, taken 3 s after the gateway's compacting GC (which it runs once no socket has opened for 2 s: runtime/burst-compaction.ts), and ${SETTLE_MS / 1000} s after the last connection for bare uWS. The gateway's RSS with 0 is taken after its compaction at startup.`,
         'Clients: raw node:net sockets in separate processes (≤ 19,000 each), spread over source addresses 127.0.0.2 and up; they share the 2 cores.',
         ...(i > 0
           ? [

@@ -74,9 +74,10 @@ export class GatewayMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
-  readonly burstCompactions = new Counter({
-    name: 'notify_gateway_burst_compactions_total',
-    help: 'Full garbage collections run after a burst of connections settled (runtime/burst-compaction.ts)',
+  readonly heapCompactions = new Counter({
+    name: 'notify_gateway_heap_compactions_total',
+    help: 'Compacting full GCs the node ran itself, after starting up or after a burst of connections (runtime/burst-compaction.ts)',
+    labelNames: ['reason'],
     registers: [this.registry],
   });
   readonly latency = new Histogram({

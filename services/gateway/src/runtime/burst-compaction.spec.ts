@@ -5,14 +5,23 @@ import { join } from 'node:path';
 import { BurstCompaction, exposedGc } from './burst-compaction';
 
 describe('BurstCompaction', () => {
+  it('collects once after starting up, once the node has been quiet for 2 s', () => {
+    let collections = 0;
+    const c = new BurstCompaction(() => collections++, 0);
+    assert.equal(c.tick(1_999), null);
+    assert.equal(c.tick(2_000)?.reason, 'startup');
+    assert.equal(c.tick(60_000), null, 'once');
+    assert.equal(collections, 1);
+  });
+
   it('collects once, after a burst of 1,000 opens has been quiet for 2 s', () => {
     let collections = 0;
-    const c = new BurstCompaction(() => collections++);
+    const c = new BurstCompaction(() => collections++, 10_000);
     for (let i = 0; i < 1_000; i++) c.opening(10_000 + i);
     assert.equal(c.tick(10_999), null, 'not while sockets are still opening');
     assert.equal(c.tick(12_500), null, 'not before 2 s of quiet');
     const done = c.tick(13_000);
-    assert.equal(done?.opened, 1_000);
+    assert.deepEqual([done?.reason, done?.opened], ['burst', 1_000], 'the startup one folds into it');
     assert.equal(collections, 1);
     assert.equal(c.tick(20_000), null, 'once per burst');
     assert.equal(collections, 1);
@@ -20,11 +29,12 @@ describe('BurstCompaction', () => {
 
   it('leaves small bursts to V8, and does nothing without gc', () => {
     let collections = 0;
-    const c = new BurstCompaction(() => collections++);
-    for (let i = 0; i < 999; i++) c.opening(0);
+    const c = new BurstCompaction(() => collections++, 0);
+    assert.equal(c.tick(5_000)?.reason, 'startup');
+    for (let i = 0; i < 999; i++) c.opening(10_000);
     assert.equal(c.tick(60_000), null);
-    assert.equal(collections, 0);
-    const none = new BurstCompaction(undefined);
+    assert.equal(collections, 1);
+    const none = new BurstCompaction(undefined, 0);
     for (let i = 0; i < 5_000; i++) none.opening(0);
     assert.equal(none.available, false);
     assert.equal(none.tick(60_000), null);

@@ -6,6 +6,8 @@ const MIN_OPENED = 1_000;
 const QUIET_MS = 2_000;
 
 export interface Compaction {
+  /** `startup`: the first, once the node has been up and quiet for the same 2 s. */
+  reason: 'startup' | 'burst';
   pauseMs: number;
   opened: number;
 }
@@ -23,9 +25,19 @@ export interface Compaction {
  */
 export class BurstCompaction {
   private opened = 0;
-  private lastOpenAt = 0;
+  private lastOpenAt: number;
+  /**
+   * Starting up is a burst too (modules, config, connections leave their garbage the same way), and
+   * compacting after it makes the idle node's RSS a fair zero point for memory per connection.
+   */
+  private startupPending = true;
 
-  constructor(private readonly gc: (() => void) | undefined) {}
+  constructor(
+    private readonly gc: (() => void) | undefined,
+    startedAt: number,
+  ) {
+    this.lastOpenAt = startedAt;
+  }
 
   get available(): boolean {
     return this.gc !== undefined;
@@ -38,12 +50,15 @@ export class BurstCompaction {
 
   /** Called periodically; collects when a large enough burst has been quiet long enough. */
   tick(now: number): Compaction | null {
-    if (!this.gc || this.opened < MIN_OPENED || now - this.lastOpenAt < QUIET_MS) return null;
+    if (!this.gc || now - this.lastOpenAt < QUIET_MS) return null;
+    const burst = this.opened >= MIN_OPENED;
+    if (!burst && !this.startupPending) return null;
     const opened = this.opened;
     this.opened = 0;
+    this.startupPending = false;
     const started = performance.now();
     this.gc();
-    return { pauseMs: performance.now() - started, opened };
+    return { reason: burst ? 'burst' : 'startup', pauseMs: performance.now() - started, opened };
   }
 }
 

@@ -309,8 +309,9 @@ export class GatewayServer {
   private compactAfterBurst(): void {
     const done = this.d.compaction.tick(Date.now());
     if (!done) return;
-    this.d.metrics.burstCompactions.inc();
-    this.d.log.info('heap collected after a burst of connections', {
+    this.d.metrics.heapCompactions.inc({ reason: done.reason });
+    this.d.log.info('heap compacted', {
+      reason: done.reason,
       opened: done.opened,
       pauseMs: Math.round(done.pauseMs),
       rssMiB: Math.round(process.memoryUsage.rss() / 2 ** 20),
