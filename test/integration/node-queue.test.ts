@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, type ChannelModel } from 'amqplib';
 import { Topology } from '@notify/amqp';
 import { JsonLogger } from '@notify/logging';
-import { createTestVhost, type TestVhost } from '@notify/testing';
+import { createTestVhost, management, type TestVhost } from '@notify/testing';
 import { NodeQueue } from '../../services/gateway/src/delivery/node-queue';
 
 const LINGER_MS = 400;
@@ -14,6 +14,8 @@ describe('NodeQueue bindings, reference counted with a linger (real RabbitMQ)', 
   let queue: NodeQueue;
   let producer: ChannelModel;
   const received: string[] = [];
+  /** What the gateway's session registry would list: keys of users with a socket here. */
+  const held = new Set<string>();
   before(async () => {
     vhost = await createTestVhost('notify-node-queue');
     queue = new NodeQueue({
@@ -23,6 +25,7 @@ describe('NodeQueue bindings, reference counted with a linger (real RabbitMQ)', 
       log: new JsonLogger('gateway', {}, 'error'),
       onMessage: (m) => received.push(m.fields.routingKey),
       onResync: () => undefined,
+      heldKeys: () => held.values(),
     });
     await queue.start();
     producer = await connect(vhost.url);
@@ -79,5 +82,50 @@ describe('NodeQueue bindings, reference counted with a linger (real RabbitMQ)', 
     for (const k of keys) queue.release(k);
     await sleep(LINGER_MS * 3);
     assert.deepEqual(await bound(), []);
+  });
+
+  it('binds a held key once for all its holders, lingers after the last, and rebinds it after a reconnect', async () => {
+    // A user's first socket holds the key; the others only wait for that bind.
+    held.add('user.cat');
+    const first = queue.hold('user.cat');
+    const second = queue.whenBound('user.cat');
+    await Promise.all([first, second]);
+    assert.deepEqual(await bound(), ['user.cat']);
+    assert.equal(queue.boundKeys, 1);
+    assert.deepEqual(await bound(), ['user.cat'], 'whenBound on a bound key binds nothing more');
+
+    // The broker drops the connection: the reconnect's setup binds the held key again.
+    const before = queue.queueName;
+    let connection: string | undefined;
+    for (let i = 0; i < 100 && !connection; i++) {
+      const consumers = (await (
+        await management('GET', `/consumers/${encodeURIComponent(vhost.name)}`)
+      ).json()) as {
+        queue: { name: string };
+        channel_details: { connection_name: string };
+      }[];
+      connection = consumers.find((c) => c.queue.name === before)?.channel_details.connection_name;
+      if (!connection) await sleep(100);
+    }
+    assert.ok(connection, 'found the node queue consumer connection');
+    // The queue goes too (bindings would outlive a connection), so only a fresh bind can route.
+    await management('DELETE', `/queues/${encodeURIComponent(vhost.name)}/${encodeURIComponent(before)}`);
+    await management('DELETE', `/connections/${encodeURIComponent(connection)}`);
+    for (let i = 0; i < 100 && !(await bound()).includes('user.cat'); i++) await sleep(100);
+    assert.deepEqual(await bound(), ['user.cat'], 'rebound on the redeclared queue');
+
+    held.delete('user.cat');
+    queue.unhold('user.cat');
+    await sleep(LINGER_MS / 4);
+    assert.deepEqual(await bound(), ['user.cat'], 'lingering');
+    held.add('user.cat');
+    await queue.hold('user.cat');
+    await sleep(LINGER_MS * 2);
+    assert.deepEqual(await bound(), ['user.cat'], 'held again within the linger: never unbound');
+    held.delete('user.cat');
+    queue.unhold('user.cat');
+    await sleep(LINGER_MS * 2);
+    assert.deepEqual(await bound(), []);
+    assert.equal(queue.boundKeys, 0);
   });
 });

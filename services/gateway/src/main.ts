@@ -1,4 +1,4 @@
-import { coalesceAmqplibWrites } from '@notify/amqp';
+import { coalesceAmqplibWrites, userRoutingKey } from '@notify/amqp';
 import { JwtVerifier } from '@notify/auth';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
@@ -69,6 +69,10 @@ async function main(): Promise<void> {
     log,
     onMessage: (message) => server?.dispatch(message),
     onResync: () => server?.resyncAll(),
+    // Each local user's key, held by the user's first socket (GatewayServer.start).
+    *heldKeys() {
+      for (const userId of registry.userIds()) yield userRoutingKey(userId);
+    },
   });
   const inbox = new InboxFrames(new InboxRepository(db), nodeQueue, registry, sender, log);
   const app = uws.App();

@@ -23,6 +23,8 @@ interface PendingBind {
 /** A key being bound or unbound, or lingering after its last release. */
 interface KeyState {
   refs: number;
+  /** Held through hold/unhold: gone from the map, not a count, once settled. */
+  held: boolean;
   bound: boolean;
   /** Set while the key lingers after its last release: it stays bound until this fires. */
   timer: NodeJS.Timeout | null;
@@ -37,6 +39,8 @@ export interface NodeQueueOptions {
   onMessage(message: ConsumeMessage): void;
   /** After a reconnect: live messages may have been lost while disconnected. */
   onResync(): void;
+  /** Every key taken with `hold` and not yet given back with `unhold`. */
+  heldKeys(): Iterable<string>;
 }
 
 /**
@@ -44,14 +48,17 @@ export interface NodeQueueOptions {
  * keys of its own users and channels, so broker traffic per notification does not grow with the
  * number of nodes.
  * Bindings are reference counted: a key is bound while a local socket needs it (plus a short
- * linger, so a reconnecting client does not cost an unbind and a bind) and unbound after.
+ * linger, so a reconnecting client does not cost an unbind and a bind) and unbound after. Channel
+ * keys are counted here (acquire/release). User keys are counted by the caller, whose session
+ * registry knows each user's sockets anyway: `hold` at a user's first socket, `unhold` after the
+ * last; once bound they are not stored here at all, and `heldKeys` lists them for a reconnect.
  */
 export class NodeQueue {
   readonly queueName: string;
   /**
-   * Per key, a number n ≥ 1 in the steady state (bound, n sockets, nothing in flight, no linger), so
-   * that a connected user's key costs no object (memory per idle connection is a target); a
-   * KeyState otherwise.
+   * Keys in the steady state (bound, wanted, nothing in flight, no linger) cost no object, since
+   * memory per idle connection is a target: a counted key is its count n ≥ 1, a held key is absent.
+   * A key in any other state is a KeyState.
    */
   private readonly keys = new Map<string, number | KeyState>();
   private connection: AmqpConnectionManager | null = null;
@@ -81,6 +88,7 @@ export class NodeQueue {
   get boundKeys(): number {
     let n = 0;
     for (const state of this.keys.values()) if (typeof state === 'number' || state.bound) n++;
+    for (const key of this.options.heldKeys()) if (!this.keys.has(key)) n++;
     return n;
   }
 
@@ -113,12 +121,9 @@ export class NodeQueue {
     // Binds asked for from here on go to this channel; every key wanted before is in `wanted`.
     this.raw = channel;
     const wanted = [...this.keys].filter(([, s]) => typeof s === 'number' || s.refs > 0 || s.timer !== null);
-    await Promise.all(
-      this.sendBinds(
-        channel,
-        wanted.map(([key]) => key),
-      ),
-    );
+    const settledHeld: string[] = [];
+    for (const key of this.options.heldKeys()) if (!this.keys.has(key)) settledHeld.push(key);
+    await Promise.all(this.sendBinds(channel, [...wanted.map(([key]) => key), ...settledHeld]));
     for (const [key, state] of wanted) {
       if (typeof state === 'number') continue;
       state.bound = true;
@@ -126,20 +131,47 @@ export class NodeQueue {
     }
     this.markDeclared();
     if (this.setupsDone++ > 0) {
-      this.options.log.info('rabbitmq reconnected; bindings restored', { bindings: wanted.length });
+      this.options.log.info('rabbitmq reconnected; bindings restored', {
+        bindings: wanted.length + settledHeld.length,
+      });
       setImmediate(() => this.options.onResync());
     }
   }
 
-  /** Resolves once `key` is bound (at once when it already is). */
+  /** Counts one more holder of `key`; resolves once it is bound (at once when it already is). */
   acquire(key: string): Promise<void> {
-    const held = this.keys.get(key);
-    if (typeof held === 'number') {
-      this.keys.set(key, held + 1);
+    return this.take(key, false);
+  }
+
+  /** For a key counted by the caller, at its first holder; resolves once it is bound. */
+  hold(key: string): Promise<void> {
+    return this.take(key, true);
+  }
+
+  /** For a held key's later holders: resolves once the binding `hold` started is made. */
+  whenBound(key: string): Promise<void> {
+    const state = this.keys.get(key);
+    return typeof state === 'object' && state.reconciling ? state.reconciling : Promise.resolve();
+  }
+
+  /** For a held key, after its last holder: it lingers, then is unbound. */
+  unhold(key: string): void {
+    const state = this.keys.get(key);
+    if (state === undefined) {
+      const lingering: KeyState = { refs: 0, held: true, bound: true, timer: null, reconciling: null };
+      this.keys.set(key, lingering);
+      this.linger(key, lingering);
+    } else if (typeof state === 'object' && state.refs > 0 && --state.refs === 0) this.linger(key, state);
+  }
+
+  private take(key: string, held: boolean): Promise<void> {
+    const entry = this.keys.get(key);
+    if (typeof entry === 'number') {
+      this.keys.set(key, entry + 1);
       return Promise.resolve();
     }
-    let state = held;
-    if (!state) this.keys.set(key, (state = { refs: 0, bound: false, timer: null, reconciling: null }));
+    let state = entry;
+    if (!state) this.keys.set(key, (state = { refs: 0, held, bound: false, timer: null, reconciling: null }));
     state.refs++;
     if (state.timer) {
       clearTimeout(state.timer);
@@ -150,17 +182,22 @@ export class NodeQueue {
     return Promise.resolve();
   }
 
+  /** One holder fewer of a counted key; after the last it lingers, then is unbound. */
   release(key: string): void {
-    const held = this.keys.get(key);
-    if (held === undefined) return;
+    const entry = this.keys.get(key);
+    if (entry === undefined) return;
     let state: KeyState;
-    if (typeof held === 'number') {
-      if (held > 1) return void this.keys.set(key, held - 1);
-      this.keys.set(key, (state = { refs: 0, bound: true, timer: null, reconciling: null }));
+    if (typeof entry === 'number') {
+      if (entry > 1) return void this.keys.set(key, entry - 1);
+      this.keys.set(key, (state = { refs: 0, held: false, bound: true, timer: null, reconciling: null }));
     } else {
-      state = held;
+      state = entry;
       if (state.refs === 0 || --state.refs > 0) return;
     }
+    this.linger(key, state);
+  }
+
+  private linger(key: string, state: KeyState): void {
     state.timer = setTimeout(() => {
       state.timer = null;
       void this.reconcile(key, state);
@@ -196,10 +233,12 @@ export class NodeQueue {
     return state.reconciling;
   }
 
-  /** Back to a plain count once the key is bound, wanted and nothing is in flight. */
+  /** Back to a plain count, or out of the map if held, once bound, wanted and nothing is in flight. */
   private settle(key: string, state: KeyState): void {
-    if (state.bound && state.refs > 0 && !state.timer && !state.reconciling && this.keys.get(key) === state)
-      this.keys.set(key, state.refs);
+    if (!state.bound || state.refs === 0 || state.timer || state.reconciling || this.keys.get(key) !== state)
+      return;
+    if (state.held) this.keys.delete(key);
+    else this.keys.set(key, state.refs);
   }
 
   /** Resolves once `key` is bound; keys asked for in one loop turn share one round trip. */

@@ -59,6 +59,10 @@ export class SessionRegistry {
     return n;
   }
 
+  userIds(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
   *all(): IterableIterator<Session> {
     for (const first of this.byUser.values())
       for (let s: Session | null = first; s; s = s.nextOfUser) yield s;

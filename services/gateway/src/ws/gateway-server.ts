@@ -217,16 +217,22 @@ export class GatewayServer {
   private open(ws: WebSocket<SocketData>): void {
     const s = ws.getUserData().session;
     s.ws = ws;
-    if (this.d.registry.add(s)) this.d.metrics.users.inc();
+    const firstOfUser = this.d.registry.add(s);
+    if (firstOfUser) this.d.metrics.users.inc();
     this.d.metrics.connections.inc();
     this.d.compaction.opening(Date.now());
-    void this.start(s);
+    void this.start(s, firstOfUser);
   }
 
-  /** Binds the user's key first, then reads the resume point, so nothing falls between. */
-  private async start(s: Session): Promise<void> {
+  /**
+   * Binds the user's key first, then reads the resume point, so nothing falls between. The key is
+   * held once per user on the node (the registry counts the user's sockets): the first socket binds
+   * it, the others wait for that bind.
+   */
+  private async start(s: Session, firstOfUser: boolean): Promise<void> {
     try {
-      await this.d.nodeQueue.acquire(userRoutingKey(s.userId));
+      const key = userRoutingKey(s.userId);
+      await (firstOfUser ? this.d.nodeQueue.hold(key) : this.d.nodeQueue.whenBound(key));
       if (s.closed) return;
       const state = await this.d.reads.state(s.userId, s.deviceId);
       const cursor = state.cursor;
@@ -292,10 +298,11 @@ export class GatewayServer {
     s.closed = true;
     s.ws = null;
     this.d.metrics.connections.dec();
-    if (this.d.registry.remove(s)) this.d.metrics.users.dec();
+    if (this.d.registry.remove(s)) {
+      this.d.metrics.users.dec();
+      this.d.nodeQueue.unhold(userRoutingKey(s.userId));
+    }
     this.d.channelFrames.closed(s);
-    // Every socket acquired the user's key once in start(); the binding goes when the count is 0.
-    this.d.nodeQueue.release(userRoutingKey(s.userId));
   }
 
   private closeExpired(): void {
