@@ -150,6 +150,13 @@ export async function workload3Cluster(ctx: RunContext): Promise<Figure[]> {
         `notify: ${NODES} gateways, ${mib(sys.idleRss)} MiB idle in total, ${mib(s.rss)} MiB with ${total.toLocaleString('en-US')} connections (per node: ${s.perNode.map(mib).join(', ')} MiB); NOTIFY_DB_POOL_SIZE=4.`,
         `bare uWS: ${NODES} processes, ${mib(base.idleRss)} MiB idle in total, ${mib(b.rss)} MiB with ${total.toLocaleString('en-US')} connections.`,
         `Sampled 3 s after every gateway's compacting GC (runtime/burst-compaction.ts, 2–3 s after its last connection), and ${SETTLE_MS / 1000} s after the last connection for bare uWS; the gateways' RSS with 0 after their compaction at startup.`,
+        ...(i > 0
+          ? [
+              `Marginal cost from ${TOTALS[i - 1].toLocaleString('en-US')} to ${total.toLocaleString('en-US')} connections: notify ${((s.rss - sys.steps[i - 1].rss) / (total - TOTALS[i - 1])).toFixed(0)} B/conn, bare uWS ${((b.rss - base.steps[i - 1].rss) / (total - TOTALS[i - 1])).toFixed(0)} B/conn.`,
+            ]
+          : [
+              `With ≈${Math.ceil(total / NODES).toLocaleString('en-US')} sockets per node, part of what they take is slack an idle gateway already holds (free heap and malloc memory left by starting up), so this step can come out below bare uWS; the marginal cost to the next step is in its notes.`,
+            ]),
         'This is memory per connection of a cluster, not of one node holding them all; it says nothing about one process beyond 19,000 connections.',
         'Load generator, broker, database and all nodes share the same 2 cores.',
       ],
