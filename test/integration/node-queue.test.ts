@@ -36,6 +36,20 @@ describe('NodeQueue bindings, reference counted with a linger (real RabbitMQ)', 
     await vhost?.drop();
   });
 
+  /** Closes the node queue's connection from the broker's side; it reconnects about 1 s later. */
+  async function dropConnection(): Promise<void> {
+    let connection: string | undefined;
+    for (let i = 0; i < 100 && !connection; i++) {
+      const consumers = (await (
+        await management('GET', `/consumers/${encodeURIComponent(vhost.name)}`)
+      ).json()) as { queue: { name: string }; channel_details: { connection_name: string } }[];
+      connection = consumers.find((c) => c.queue.name === queue.queueName)?.channel_details.connection_name;
+      if (!connection) await sleep(100);
+    }
+    assert.ok(connection, 'found the node queue consumer connection');
+    await management('DELETE', `/connections/${encodeURIComponent(connection)}`);
+  }
+
   const bound = async (): Promise<string[]> =>
     (await vhost.bindings(Topology.gatewayExchange))
       .filter((b) => b.destination === queue.queueName)
@@ -95,22 +109,12 @@ describe('NodeQueue bindings, reference counted with a linger (real RabbitMQ)', 
     assert.deepEqual(await bound(), ['user.cat'], 'whenBound on a bound key binds nothing more');
 
     // The broker drops the connection: the reconnect's setup binds the held key again.
-    const before = queue.queueName;
-    let connection: string | undefined;
-    for (let i = 0; i < 100 && !connection; i++) {
-      const consumers = (await (
-        await management('GET', `/consumers/${encodeURIComponent(vhost.name)}`)
-      ).json()) as {
-        queue: { name: string };
-        channel_details: { connection_name: string };
-      }[];
-      connection = consumers.find((c) => c.queue.name === before)?.channel_details.connection_name;
-      if (!connection) await sleep(100);
-    }
-    assert.ok(connection, 'found the node queue consumer connection');
     // The queue goes too (bindings would outlive a connection), so only a fresh bind can route.
-    await management('DELETE', `/queues/${encodeURIComponent(vhost.name)}/${encodeURIComponent(before)}`);
-    await management('DELETE', `/connections/${encodeURIComponent(connection)}`);
+    await management(
+      'DELETE',
+      `/queues/${encodeURIComponent(vhost.name)}/${encodeURIComponent(queue.queueName)}`,
+    );
+    await dropConnection();
     for (let i = 0; i < 100 && !(await bound()).includes('user.cat'); i++) await sleep(100);
     assert.deepEqual(await bound(), ['user.cat'], 'rebound on the redeclared queue');
 
@@ -126,6 +130,20 @@ describe('NodeQueue bindings, reference counted with a linger (real RabbitMQ)', 
     queue.unhold('user.cat');
     await sleep(LINGER_MS * 2);
     assert.deepEqual(await bound(), []);
+    assert.equal(queue.boundKeys, 0);
+  });
+
+  it('unbinds a key whose linger ends while the broker is away, once it is back', async () => {
+    held.add('user.dan');
+    await queue.hold('user.dan');
+    assert.deepEqual(await bound(), ['user.dan']);
+    // The last socket leaves as the connection drops: the unbind falls due while disconnected. The
+    // queue and its bindings outlive the connection, so the unbind must still reach the broker.
+    await dropConnection();
+    held.delete('user.dan');
+    queue.unhold('user.dan');
+    for (let i = 0; i < 100 && (await bound()).includes('user.dan'); i++) await sleep(100);
+    assert.deepEqual(await bound(), [], 'unbound after the reconnect');
     assert.equal(queue.boundKeys, 0);
   });
 });

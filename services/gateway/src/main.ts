@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const cursorWriter = new CursorWriter(cursors, config.ackFlushMs, log);
   const sender = new FrameSender(config.maxBackpressureBytes, () => metrics.slowConsumerCloses.inc());
   const reads = new SessionReads(notifications);
-  const compaction = new BurstCompaction(exposedGc(), Date.now());
+  const compaction = new BurstCompaction(exposedGc());
   if (!compaction.available)
     log.warn('started without --expose-gc: the garbage of connection bursts stays until V8 collects it');
   const delivery = new UserDelivery(reads, sender, metrics, log);
@@ -110,6 +110,7 @@ async function main(): Promise<void> {
   });
   await nodeQueue.start();
   log.info('node queue consuming', { queue: nodeQueue.queueName });
+  compaction.started(Date.now());
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

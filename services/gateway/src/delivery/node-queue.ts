@@ -13,6 +13,8 @@ const QUEUE_MAX_LENGTH = 200_000;
  * size caps how long the first socket of a batch waits for the last key's bind.
  */
 const BIND_BATCH_MAX = 100;
+/** Pause before a binding change that failed is tried again (after the channel is back). */
+const RETRY_MS = 200;
 
 interface PendingBind {
   key: string;
@@ -67,6 +69,8 @@ export class NodeQueue {
   private raw: ConfirmChannel | null = null;
   private pendingBinds: PendingBind[] = [];
   private setupsDone = 0;
+  /** Held keys in the steady state, which have no entry in `keys`. */
+  private settledHeld = 0;
   /**
    * Resolves after the first setup declared the queue. Sockets may open before (the node listens
    * while the broker is still unreachable); their binds wait, since binding to a queue that is not
@@ -86,9 +90,8 @@ export class NodeQueue {
   }
 
   get boundKeys(): number {
-    let n = 0;
+    let n = this.settledHeld;
     for (const state of this.keys.values()) if (typeof state === 'number' || state.bound) n++;
-    for (const key of this.options.heldKeys()) if (!this.keys.has(key)) n++;
     return n;
   }
 
@@ -118,12 +121,13 @@ export class NodeQueue {
       durable: false,
       arguments: { 'x-expires': QUEUE_EXPIRES_MS, 'x-max-length': QUEUE_MAX_LENGTH },
     });
-    // Binds asked for from here on go to this channel; every key wanted before is in `wanted`.
+    // Binds asked for from here on go to this channel; every key wanted before is in `wanted` or,
+    // for held keys in the steady state (no entry here), in `held`.
     this.raw = channel;
     const wanted = [...this.keys].filter(([, s]) => typeof s === 'number' || s.refs > 0 || s.timer !== null);
-    const settledHeld: string[] = [];
-    for (const key of this.options.heldKeys()) if (!this.keys.has(key)) settledHeld.push(key);
-    await Promise.all(this.sendBinds(channel, [...wanted.map(([key]) => key), ...settledHeld]));
+    const held: string[] = [];
+    for (const key of this.options.heldKeys()) if (!this.keys.has(key)) held.push(key);
+    await Promise.all(this.sendBinds(channel, [...wanted.map(([key]) => key), ...held]));
     for (const [key, state] of wanted) {
       if (typeof state === 'number') continue;
       state.bound = true;
@@ -132,7 +136,7 @@ export class NodeQueue {
     this.markDeclared();
     if (this.setupsDone++ > 0) {
       this.options.log.info('rabbitmq reconnected; bindings restored', {
-        bindings: wanted.length + settledHeld.length,
+        bindings: wanted.length + held.length,
       });
       setImmediate(() => this.options.onResync());
     }
@@ -158,6 +162,8 @@ export class NodeQueue {
   unhold(key: string): void {
     const state = this.keys.get(key);
     if (state === undefined) {
+      // No entry: `hold` ran and settled, so the key is bound (unbinding one that is not is harmless).
+      this.settledHeld--;
       const lingering: KeyState = { refs: 0, held: true, bound: true, timer: null, reconciling: null };
       this.keys.set(key, lingering);
       this.linger(key, lingering);
@@ -215,14 +221,17 @@ export class NodeQueue {
         if (want === state.bound) break;
         try {
           if (want) await this.bind(key);
-          else await this.channel?.unbindQueue(this.queueName, Topology.gatewayExchange, key);
+          // On the raw channel: the wrapper's unbind does nothing while disconnected, which would
+          // record an unbind the broker never saw (the queue and its bindings outlive a connection).
+          else await this.raw?.unbindQueue(this.queueName, Topology.gatewayExchange, key);
           state.bound = want;
         } catch (err) {
-          // Disconnected: the reconnect's setup binds every wanted key, and a node queue that
-          // outlived the connection keeps at worst an unneeded binding until it expires.
-          this.options.log.warn('binding change failed; waiting for reconnect', { key, error: err });
+          // What the broker holds is unknown now: the reconnect's setup bound the keys wanted at
+          // that moment, and this key's wish may have changed since. So the loop tries again on the
+          // new channel; a bind or unbind repeated is harmless.
+          this.options.log.warn('binding change failed; retrying after reconnect', { key, error: err });
           await this.channel?.waitForConnect();
-          state.bound = want;
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
         }
       }
       if (state.refs === 0 && state.timer === null && !state.bound) this.keys.delete(key);
@@ -237,8 +246,9 @@ export class NodeQueue {
   private settle(key: string, state: KeyState): void {
     if (!state.bound || state.refs === 0 || state.timer || state.reconciling || this.keys.get(key) !== state)
       return;
-    if (state.held) this.keys.delete(key);
-    else this.keys.set(key, state.refs);
+    if (!state.held) return void this.keys.set(key, state.refs);
+    this.keys.delete(key);
+    this.settledHeld++;
   }
 
   /** Resolves once `key` is bound; keys asked for in one loop turn share one round trip. */

@@ -7,7 +7,9 @@ import { BurstCompaction, exposedGc } from './burst-compaction';
 describe('BurstCompaction', () => {
   it('collects once after starting up, once the node has been quiet for 2 s', () => {
     let collections = 0;
-    const c = new BurstCompaction(() => collections++, 0);
+    const c = new BurstCompaction(() => collections++);
+    assert.equal(c.tick(10_000), null, 'not before the node says it is up');
+    c.started(0);
     assert.equal(c.tick(1_999), null);
     assert.equal(c.tick(2_000)?.reason, 'startup');
     assert.equal(c.tick(60_000), null, 'once');
@@ -16,7 +18,8 @@ describe('BurstCompaction', () => {
 
   it('collects once, after a burst of 1,000 opens has been quiet for 2 s', () => {
     let collections = 0;
-    const c = new BurstCompaction(() => collections++, 10_000);
+    const c = new BurstCompaction(() => collections++);
+    c.started(10_000);
     for (let i = 0; i < 1_000; i++) c.opening(10_000 + i);
     assert.equal(c.tick(10_999), null, 'not while sockets are still opening');
     assert.equal(c.tick(12_500), null, 'not before 2 s of quiet');
@@ -29,12 +32,14 @@ describe('BurstCompaction', () => {
 
   it('leaves small bursts to V8, and does nothing without gc', () => {
     let collections = 0;
-    const c = new BurstCompaction(() => collections++, 0);
+    const c = new BurstCompaction(() => collections++);
+    c.started(0);
     assert.equal(c.tick(5_000)?.reason, 'startup');
     for (let i = 0; i < 999; i++) c.opening(10_000);
     assert.equal(c.tick(60_000), null);
     assert.equal(collections, 1);
-    const none = new BurstCompaction(undefined, 0);
+    const none = new BurstCompaction(undefined);
+    none.started(0);
     for (let i = 0; i < 5_000; i++) none.opening(0);
     assert.equal(none.available, false);
     assert.equal(none.tick(60_000), null);

@@ -25,18 +25,19 @@ export interface Compaction {
  */
 export class BurstCompaction {
   private opened = 0;
-  private lastOpenAt: number;
+  private lastOpenAt = 0;
   /**
    * Starting up is a burst too (modules, config, connections leave their garbage the same way), and
    * compacting after it makes the idle node's RSS a fair zero point for memory per connection.
    */
-  private startupPending = true;
+  private startupPending = false;
 
-  constructor(
-    private readonly gc: (() => void) | undefined,
-    startedAt: number,
-  ) {
-    this.lastOpenAt = startedAt;
+  constructor(private readonly gc: (() => void) | undefined) {}
+
+  /** Once the node is up (listening, broker connected): the startup compaction follows the quiet. */
+  started(now: number): void {
+    this.startupPending = true;
+    this.lastOpenAt = Math.max(this.lastOpenAt, now);
   }
 
   get available(): boolean {
@@ -73,6 +74,8 @@ export class BurstCompaction {
 export function exposedGc(): (() => void) | undefined {
   const gc = (globalThis as { gc?: unknown }).gc;
   if (typeof gc !== 'function') return undefined;
+  // Started with it: every full GC compacts already, and turning it off after ours would override that.
+  if (process.execArgv.includes('--compact-on-every-full-gc')) return () => void (gc as () => unknown)();
   return () => {
     setFlagsFromString('--compact-on-every-full-gc');
     try {
