@@ -33,6 +33,17 @@ interface KeyState {
   reconciling: Promise<void> | null;
 }
 
+const newKeyState = (held: boolean, bound: boolean): KeyState => ({
+  refs: 0,
+  held,
+  bound,
+  timer: null,
+  reconciling: null,
+});
+
+/** Bound while it has holders or lingers after the last. */
+const wanted = (state: KeyState): boolean => state.refs > 0 || state.timer !== null;
+
 export interface NodeQueueOptions {
   amqpUrl: string;
   nodeId: string;
@@ -121,14 +132,14 @@ export class NodeQueue {
       durable: false,
       arguments: { 'x-expires': QUEUE_EXPIRES_MS, 'x-max-length': QUEUE_MAX_LENGTH },
     });
-    // Binds asked for from here on go to this channel; every key wanted before is in `wanted` or,
+    // Binds asked for from here on go to this channel; every key wanted before is in `wantedKeys` or,
     // for held keys in the steady state (no entry here), in `held`.
     this.raw = channel;
-    const wanted = [...this.keys].filter(([, s]) => typeof s === 'number' || s.refs > 0 || s.timer !== null);
+    const wantedKeys = [...this.keys].filter(([, s]) => typeof s === 'number' || wanted(s));
     const held: string[] = [];
     for (const key of this.options.heldKeys()) if (!this.keys.has(key)) held.push(key);
-    await Promise.all(this.sendBinds(channel, [...wanted.map(([key]) => key), ...held]));
-    for (const [key, state] of wanted) {
+    await Promise.all(this.sendBinds(channel, [...wantedKeys.map(([key]) => key), ...held]));
+    for (const [key, state] of wantedKeys) {
       if (typeof state === 'number') continue;
       state.bound = true;
       this.settle(key, state);
@@ -136,7 +147,7 @@ export class NodeQueue {
     this.markDeclared();
     if (this.setupsDone++ > 0) {
       this.options.log.info('rabbitmq reconnected; bindings restored', {
-        bindings: wanted.length + held.length,
+        bindings: wantedKeys.length + held.length,
       });
       setImmediate(() => this.options.onResync());
     }
@@ -160,14 +171,12 @@ export class NodeQueue {
 
   /** For a held key, after its last holder: it lingers, then is unbound. */
   unhold(key: string): void {
-    const state = this.keys.get(key);
-    if (state === undefined) {
+    const entry = this.keys.get(key);
+    if (entry === undefined) {
       // No entry: `hold` ran and settled, so the key is bound (unbinding one that is not is harmless).
       this.settledHeld--;
-      const lingering: KeyState = { refs: 0, held: true, bound: true, timer: null, reconciling: null };
-      this.keys.set(key, lingering);
-      this.linger(key, lingering);
-    } else if (typeof state === 'object' && state.refs > 0 && --state.refs === 0) this.linger(key, state);
+      this.lingerFromSteady(key, true);
+    } else if (typeof entry === 'object') this.dropHolder(key, entry);
   }
 
   private take(key: string, held: boolean): Promise<void> {
@@ -177,7 +186,7 @@ export class NodeQueue {
       return Promise.resolve();
     }
     let state = entry;
-    if (!state) this.keys.set(key, (state = { refs: 0, held, bound: false, timer: null, reconciling: null }));
+    if (!state) this.keys.set(key, (state = newKeyState(held, false)));
     state.refs++;
     if (state.timer) {
       clearTimeout(state.timer);
@@ -192,14 +201,19 @@ export class NodeQueue {
   release(key: string): void {
     const entry = this.keys.get(key);
     if (entry === undefined) return;
-    let state: KeyState;
-    if (typeof entry === 'number') {
-      if (entry > 1) return void this.keys.set(key, entry - 1);
-      this.keys.set(key, (state = { refs: 0, held: false, bound: true, timer: null, reconciling: null }));
-    } else {
-      state = entry;
-      if (state.refs === 0 || --state.refs > 0) return;
-    }
+    if (typeof entry === 'object') return this.dropHolder(key, entry);
+    if (entry > 1) this.keys.set(key, entry - 1);
+    else this.lingerFromSteady(key, false);
+  }
+
+  private dropHolder(key: string, state: KeyState): void {
+    if (state.refs > 0 && --state.refs === 0) this.linger(key, state);
+  }
+
+  /** A key in the steady state lost its last holder: back to a KeyState, bound, lingering. */
+  private lingerFromSteady(key: string, held: boolean): void {
+    const state = newKeyState(held, true);
+    this.keys.set(key, state);
     this.linger(key, state);
   }
 
@@ -217,7 +231,7 @@ export class NodeQueue {
     state.reconciling = (async () => {
       await this.declared;
       for (;;) {
-        const want = state.refs > 0 || state.timer !== null;
+        const want = wanted(state);
         if (want === state.bound) break;
         try {
           if (want) await this.bind(key);
@@ -234,7 +248,7 @@ export class NodeQueue {
           await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
         }
       }
-      if (state.refs === 0 && state.timer === null && !state.bound) this.keys.delete(key);
+      if (!wanted(state) && !state.bound) this.keys.delete(key);
     })().finally(() => {
       state.reconciling = null;
       this.settle(key, state);
