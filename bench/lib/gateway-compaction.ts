@@ -9,7 +9,7 @@ export const SETTLE_MS = 6_000;
  * connection is read after them, as an operator would see it a few seconds later; these read their
  * count from the node's /metrics.
  */
-export async function compactions(port: number, reason: 'startup' | 'burst'): Promise<number> {
+async function compactions(port: number, reason: 'startup' | 'burst'): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const count = new RegExp(`^notify_gateway_heap_compactions_total\\{reason="${reason}"\\} (\\d+)`, 'm').exec(
     text,
@@ -18,7 +18,7 @@ export async function compactions(port: number, reason: 'startup' | 'burst'): Pr
 }
 
 /** Resolves once the node's count passes `before`; fails after `timeoutMs`. Returns the ms waited. */
-export async function untilCompacted(
+async function untilCompacted(
   port: number,
   reason: 'startup' | 'burst',
   before: number,
@@ -31,4 +31,29 @@ export async function untilCompacted(
     await sleep(250);
   }
   return performance.now() - started;
+}
+
+/** The zero point: once every gateway has compacted after starting up (nothing to wait for without one). */
+export async function afterStartup(gateways: readonly number[]): Promise<void> {
+  await Promise.all(gateways.map((port) => untilCompacted(port, 'startup', 0)));
+}
+
+/** Each gateway's burst compactions so far: taken before a burst, for `afterBurst`. */
+export function burstsSoFar(gateways: readonly number[]): Promise<number[]> {
+  return Promise.all(gateways.map((port) => compactions(port, 'burst')));
+}
+
+/**
+ * Waits until memory can be sampled after a burst of connections: 3 s after every gateway's
+ * compaction, or SETTLE_MS after the burst when the servers are not gateways. Returns the longest
+ * wait for a compaction, in ms (0 without gateways).
+ */
+export async function afterBurst(gateways: readonly number[], before: readonly number[]): Promise<number> {
+  if (gateways.length === 0) {
+    await sleep(SETTLE_MS);
+    return 0;
+  }
+  const waited = await Promise.all(gateways.map((port, i) => untilCompacted(port, 'burst', before[i])));
+  await sleep(3000);
+  return Math.max(...waited);
 }

@@ -1,6 +1,6 @@
 import { freePort } from '@notify/testing';
 import { ClientWorker } from '../lib/clients';
-import { compactions, SETTLE_MS, untilCompacted } from '../lib/gateway-compaction';
+import { afterBurst, afterStartup, burstsSoFar, SETTLE_MS } from '../lib/gateway-compaction';
 import { settledRss, sleep, startUwsBaseline, type BaselineServer } from '../lib/proc';
 import type { Figure } from '../lib/results';
 import { benchCluster, gatewayPort, tokens, track, type RunContext } from './common';
@@ -34,9 +34,10 @@ async function measureCluster(
   const per = Math.ceil(last / nodes.length);
   if (per > 19_000)
     throw new Error(`${per} connections per node is over the 19,000 one process can hold here`);
+  const gateways = nodes.filter((n) => n.gateway).map((n) => n.port);
   await sleep(2000);
   // The zero point: after each gateway's compaction at startup, as every later sample is after one.
-  await Promise.all(nodes.map((n) => (n.gateway ? untilCompacted(n.port, 'startup', 0) : 0)));
+  await afterStartup(gateways);
   const idle: number[] = [];
   for (const n of nodes) idle.push(await settledRss(n.pid));
   const idleRss = idle.reduce((a, b) => a + b, 0);
@@ -48,7 +49,7 @@ async function measureCluster(
   try {
     let have = 0;
     for (const total of totals) {
-      const before = await Promise.all(nodes.map((n) => (n.gateway ? compactions(n.port, 'burst') : 0)));
+      const before = await burstsSoFar(gateways);
       for (let j = 0; j < nodes.length; j++) {
         const count = Math.min(Math.ceil(total / nodes.length) - onNode[j], total - have);
         if (count <= 0) continue;
@@ -66,10 +67,7 @@ async function measureCluster(
           `  ${label}: node ${j} +${count} connected in ${Math.round(opened.ms)} ms (${have}/${total})`,
         );
       }
-      if (nodes.some((n) => n.gateway)) {
-        await Promise.all(nodes.map((n, j) => (n.gateway ? untilCompacted(n.port, 'burst', before[j]) : 0)));
-        await sleep(3000);
-      } else await sleep(SETTLE_MS);
+      await afterBurst(gateways, before);
       const rss: number[] = [];
       for (const n of nodes) rss.push(await settledRss(n.pid, 5, 400));
       let open = 0;

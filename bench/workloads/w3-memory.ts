@@ -1,6 +1,6 @@
 import { freePort } from '@notify/testing';
 import { ClientWorker } from '../lib/clients';
-import { compactions, SETTLE_MS, untilCompacted } from '../lib/gateway-compaction';
+import { afterBurst, afterStartup, burstsSoFar, SETTLE_MS } from '../lib/gateway-compaction';
 import { settledRss, sleep, startUwsBaseline } from '../lib/proc';
 import type { Figure } from '../lib/results';
 import { benchCluster, gatewayPort, tokens, track, type RunContext } from './common';
@@ -28,9 +28,10 @@ async function measure(
   paths: (from: number, count: number) => Promise<string[]>,
   gatewayPort?: number,
 ): Promise<{ idleRss: number; samples: Sample[] }> {
+  const gateways = gatewayPort ? [gatewayPort] : [];
   await sleep(2000);
   // The zero point: after the gateway's compaction at startup, as every later sample is after one.
-  if (gatewayPort) await untilCompacted(gatewayPort, 'startup', 0);
+  await afterStartup(gateways);
   const idleRss = await settledRss(pid);
   const samples: Sample[] = [];
   const workers: ClientWorker[] = [];
@@ -40,7 +41,7 @@ async function measure(
     let inWorker = 0;
     let source = 2;
     for (const size of sizes) {
-      const before = gatewayPort ? await compactions(gatewayPort, 'burst') : 0;
+      const before = await burstsSoFar(gateways);
       while (have < size) {
         if (!worker || inWorker >= PER_WORKER) {
           worker = await track(ctx, new ClientWorker(`${label}-clients-${workers.length}`));
@@ -61,11 +62,8 @@ async function measure(
         have += count;
         inWorker += count;
       }
-      if (gatewayPort) {
-        const ms = await untilCompacted(gatewayPort, 'burst', before);
-        ctx.log(`  ${label}: compacted ${(ms / 1000).toFixed(1)} s after the last connection`);
-        await sleep(3000);
-      } else await sleep(SETTLE_MS);
+      const ms = await afterBurst(gateways, before);
+      if (gatewayPort) ctx.log(`  ${label}: compacted ${(ms / 1000).toFixed(1)} s after the last connection`);
       const rssBytes = await settledRss(pid, 5, 400);
       let open = 0;
       for (const w of workers) open += (await w.status()).open;
@@ -136,7 +134,7 @@ export async function workload3(ctx: RunContext): Promise<Figure[]> {
         'Clients: raw node:net sockets in separate processes (≤ 19,000 each), spread over source addresses 127.0.0.2 and up; they share the 2 cores.',
         ...(i > 0
           ? [
-              `Marginal cost from ${sizes[i - 1].toLocaleString('en-US')} to ${size.toLocaleString('en-US')} connections (fixed warm-up costs removed): notify ${((s.rssBytes - sys.samples[i - 1].rssBytes) / (size - sizes[i - 1])).toFixed(0)} B/conn, bare uWS ${((b.rssBytes - base.samples[i - 1].rssBytes) / (size - sizes[i - 1])).toFixed(0)} B/conn.`,
+              `Marginal cost from ${sizes[i - 1].toLocaleString('en-US')} to ${size.toLocaleString('en-US')} connections (fixed warm-up costs removed): notify ${marginal(sys.samples, i).toFixed(0)} B/conn, bare uWS ${marginal(base.samples, i).toFixed(0)} B/conn.`,
             ]
           : []),
       ],
@@ -148,6 +146,10 @@ export async function workload3(ctx: RunContext): Promise<Figure[]> {
 }
 
 const ONE_NODE_TARGET = 100_000;
+
+/** RSS per connection added between sample i − 1 and sample i. */
+const marginal = (samples: readonly Sample[], i: number): number =>
+  (samples[i].rssBytes - samples[i - 1].rssBytes) / (samples[i].connections - samples[i - 1].connections);
 
 /**
  * The target is 100,000 connections on one node, which this machine cannot open (20,000 files per
@@ -161,10 +163,9 @@ function extrapolated(
 ): Figure {
   const n = sizes.length - 1;
   const at = (m: { idleRss: number; samples: Sample[] }): { marginal: number; perConnection: number } => {
-    const last = m.samples[n];
-    const marginal = (last.rssBytes - m.samples[n - 1].rssBytes) / (sizes[n] - sizes[n - 1]);
-    const grown = last.rssBytes - m.idleRss + marginal * (ONE_NODE_TARGET - sizes[n]);
-    return { marginal, perConnection: grown / ONE_NODE_TARGET };
+    const perAdded = marginal(m.samples, n);
+    const grown = m.samples[n].rssBytes - m.idleRss + perAdded * (ONE_NODE_TARGET - sizes[n]);
+    return { marginal: perAdded, perConnection: grown / ONE_NODE_TARGET };
   };
   const s = at(sys);
   const b = at(base);
