@@ -1,6 +1,6 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { ChannelNode } from '../channels/channel-fanout';
-import type { StreamCursor } from '../delivery/ordered-stream';
+import { newStreamCursor, type StreamCursor } from '../delivery/ordered-stream';
 import { newFrameRateState, type FrameRateState } from '../ws/frame-rate';
 
 /**
@@ -49,6 +49,8 @@ export function newSession(fields: {
   since: number | null;
   framesPerSecond: number;
 }): Session {
+  // Their starting states (a cursor catching up, a full budget), copied into the one flat object.
+  const cursor = newStreamCursor();
   const rate = newFrameRateState(fields.framesPerSecond);
   return {
     userId: fields.userId,
@@ -57,10 +59,9 @@ export function newSession(fields: {
     channels: fields.channels,
     since: fields.since,
     ws: null,
-    // Catching up until the resume point is known: nothing is delivered live before (ordered-stream.ts).
-    position: 0,
-    target: 0,
-    catchingUp: true,
+    position: cursor.position,
+    target: cursor.target,
+    catchingUp: cursor.catchingUp,
     ackedSeq: 0,
     readVersion: 0,
     closed: false,
