@@ -23,13 +23,18 @@ interface Request<I, O> {
  * Group commit, and its read-side twin. Concurrent writers (HTTP requests, AMQP messages in flight)
  * share one transaction and one WAL flush instead of paying a commit each; concurrent readers (the
  * sockets of a reconnect storm) share one query instead of a round trip and a pool slot each.
- * Nothing waits for a timer: a request that finds a free slot runs at once, so a lone request costs
- * what it did before, and batches only form while earlier ones are running, which is exactly when
- * they pay off.
+ *
+ * Nothing waits for a timer. A batch starts at the end of the event-loop turn in which its first
+ * request arrived (or a slot freed), with everything that arrived in that turn: the requests of one
+ * socket read (a burst of AMQP deliveries, several HTTP requests) share a write even when slots are
+ * free, instead of the first two going alone and the rest after them. A lone request waits only for
+ * the turn to end (microseconds). Batches then grow while earlier ones are running, which is exactly
+ * when they pay off.
  */
 export class Batcher<I, O> {
   private queue: Request<I, O>[] = [];
   private inFlight = 0;
+  private scheduled = false;
 
   constructor(
     /** Writes items atomically; returns one result per item, in input order. */
@@ -42,6 +47,16 @@ export class Batcher<I, O> {
     if (items.length === 0) return Promise.resolve([]);
     return new Promise<O[]>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** setImmediate runs after the I/O callbacks of the current turn: every request they made is queued. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
       this.pump();
     });
   }
@@ -61,7 +76,7 @@ export class Batcher<I, O> {
       this.inFlight++;
       void this.run(batch).finally(() => {
         this.inFlight--;
-        this.pump();
+        this.schedule();
       });
     }
   }
