@@ -50,11 +50,14 @@ step('bash', ['scripts/build.sh']);
 step(process.execPath, ['dist/libs/store/src/migrate.cli.js', '--create']);
 
 const children = [];
+// Node children stop when this process is gone, even when it is killed outright (no Ctrl-C).
+const EXIT_WITH_PARENT = ['--require', `${root}scripts/exit-with-parent.cjs`];
 function start(name, entry, extra, command = process.execPath, args = [entry]) {
-  const child = spawn(command, args, {
+  const isNode = command === process.execPath;
+  const child = spawn(command, isNode ? [...EXIT_WITH_PARENT, ...args] : args, {
     cwd: root,
     env: { ...env, ...extra },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [isNode ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   const prefix = `[${name}] `;
   const relay = (stream, out) =>

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { EXIT_WITH_PARENT, LAUNCHED_STDIO } from '@notify/testing';
 
 export const ROOT = join(__dirname, '..', '..', '..');
 
@@ -22,9 +23,9 @@ export async function spawnListening(
   env: Record<string, string>,
   timeoutMs: number,
 ): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const child = spawn(process.execPath, [join(__dirname, '..', script)], {
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, join(__dirname, '..', script)], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: LAUNCHED_STDIO,
   });
   let out = '';
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

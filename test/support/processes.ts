@@ -36,6 +36,13 @@ export const SERVICE_NODE_FLAGS: Record<'ingest' | 'gateway', readonly string[]>
   gateway: ['--max-semi-space-size=2', '--expose-gc'],
 };
 
+/**
+ * Node flags and stdio for a process this harness starts: it stops when its launcher is gone
+ * (scripts/exit-with-parent.cjs), so a killed test or benchmark leaves nothing running.
+ */
+export const EXIT_WITH_PARENT = ['--require', join(ROOT, 'scripts', 'exit-with-parent.cjs')] as const;
+export const LAUNCHED_STDIO: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
+
 /** Starts a built service (`node dist/services/<name>/src/main.js`) as a real process. */
 export function spawnService(
   name: 'ingest' | 'gateway',
@@ -45,11 +52,11 @@ export function spawnService(
   // Node flags the process starts with (e.g. --cpu-prof, which NODE_OPTIONS does not allow).
   const { SERVICE_NODE_ARGS: nodeArgs = '', ...serviceEnv } = env;
   const script = join(ROOT, 'dist', 'services', name, 'src', 'main.js');
-  const flags = [...SERVICE_NODE_FLAGS[name], ...nodeArgs.split(' ').filter(Boolean)];
+  const flags = [...EXIT_WITH_PARENT, ...SERVICE_NODE_FLAGS[name], ...nodeArgs.split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...flags, script], {
     cwd: ROOT,
     env: { ...process.env, NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info', ...serviceEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: LAUNCHED_STDIO,
   });
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
