@@ -50,14 +50,19 @@ step('bash', ['scripts/build.sh']);
 step(process.execPath, ['dist/libs/store/src/migrate.cli.js', '--create']);
 
 const children = [];
-// Node children stop when this process is gone, even when it is killed outright (no Ctrl-C).
+// Children stop when this process is gone, even when it is killed outright (no Ctrl-C): Node ones
+// preload the watcher; any other program runs under a small Node parent that does, and passes its
+// SIGTERM on.
 const EXIT_WITH_PARENT = ['--require', `${root}scripts/exit-with-parent.cjs`];
+const RELAY = `const c = require('node:child_process').spawn(process.argv[1], process.argv.slice(2), { stdio: ['ignore', 'inherit', 'inherit'] });
+for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => c.kill(s));
+c.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));`;
 function start(name, entry, extra, command = process.execPath, args = [entry]) {
-  const isNode = command === process.execPath;
-  const child = spawn(command, isNode ? [...EXIT_WITH_PARENT, ...args] : args, {
+  const argv = command === process.execPath ? args : ['-e', RELAY, '--', command, ...args];
+  const child = spawn(process.execPath, [...EXIT_WITH_PARENT, ...argv], {
     cwd: root,
     env: { ...env, ...extra },
-    stdio: [isNode ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const prefix = `[${name}] `;
   const relay = (stream, out) =>
