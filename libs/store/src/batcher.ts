@@ -51,9 +51,12 @@ export class Batcher<I, O> {
     });
   }
 
-  /** setImmediate runs after the I/O callbacks of the current turn: every request they made is queued. */
+  /**
+   * setImmediate runs after the I/O callbacks of the current turn: every request they made is queued.
+   * A write that completes with nothing queued schedules nothing; the next submit does.
+   */
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
