@@ -55,8 +55,9 @@ const children = [];
 // SIGTERM on.
 const EXIT_WITH_PARENT = ['--require', `${root}scripts/exit-with-parent.cjs`];
 const RELAY = `const c = require('node:child_process').spawn(process.argv[1], process.argv.slice(2), { stdio: ['ignore', 'inherit', 'inherit'] });
-for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => c.kill(s));
-c.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));`;
+let passedOn = null;
+for (const s of ['SIGTERM', 'SIGINT']) process.on(s, () => c.kill((passedOn = s)));
+c.on('exit', (code, signal) => process.exit(code ?? (signal === passedOn ? 0 : 1)));`;
 function start(name, entry, extra, command = process.execPath, args = [entry]) {
   const argv = command === process.execPath ? args : ['-e', RELAY, '--', command, ...args];
   const child = spawn(process.execPath, [...EXIT_WITH_PARENT, ...argv], {

@@ -33,7 +33,7 @@ const firstLine = (child: ChildProcess): Promise<string> =>
     child.once('exit', (code) => reject(new Error(`launcher exited ${code}: ${out}`)));
   });
 
-// Runs forever unless told to stop, and says how it was stopped.
+// Runs until a signal ends it; SIGTERM, which the watcher sends, ends it cleanly.
 const FOREVER = "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000);";
 
 describe('scripts/exit-with-parent.cjs (what tests, benchmarks and npm start launch with)', () => {
