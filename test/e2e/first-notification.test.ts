@@ -97,13 +97,16 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     channel.publish(
       Topology.ingestExchange,
       'notification.invoice.paid',
-      Buffer.from(JSON.stringify({ userId: 'carol', title: 'Invoice paid' })),
+      Buffer.from(
+        JSON.stringify({ userId: 'carol', title: 'Invoice paid', data: { payer: { constructor: 'ACME' } } }),
+      ),
       { contentType: 'application/json', deliveryMode: 2, messageId: 'invoice-7' },
     );
     await channel.waitForConfirms();
     const frame = await carol.next('notification', 10_000);
     assert.equal(frame.topic, 'invoice.paid', 'topic comes from the routing key when the body has none');
     assert.equal(frame.title, 'Invoice paid');
+    assert.deepEqual(frame.data, { payer: { constructor: 'ACME' } }, 'data is delivered as sent');
     assert.equal(frame.seq, 1);
     const stored = await cluster.db.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM notifications WHERE user_id = $1',
@@ -208,9 +211,16 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     channel.publish(Topology.ingestExchange, 'elsewhere.z', Buffer.from('{}'), {
       contentType: 'application/json',
     });
+    // class-transformer throws on this body (an object with a `constructor` key); it must still be answered.
+    channel.publish(
+      Topology.ingestExchange,
+      'notification.w',
+      Buffer.from(JSON.stringify({ userId: 'bad user*', topic: 'w', data: { constructor: 'x' } })),
+      { contentType: 'application/json' },
+    );
     await channel.waitForConfirms();
     const reasons = new Map<string, string>();
-    for (let i = 0; i < 100 && reasons.size < 3; i++) {
+    for (let i = 0; i < 100 && reasons.size < 4; i++) {
       const message = await channel.get(Topology.invalidQueue, { noAck: true });
       if (message) reasons.set(message.fields.routingKey, String(message.properties.headers?.[ERROR_HEADER]));
       else await sleep(100);
@@ -218,6 +228,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     assert.match(reasons.get('notification.x') ?? '', /userId/);
     assert.match(reasons.get('notification.y') ?? '', /not a JSON object|not valid JSON/);
     assert.match(reasons.get('elsewhere.z') ?? '', /unknown routing key/);
+    assert.match(reasons.get('notification.w') ?? '', /could not be validated/);
     assert.equal(
       (await cluster.vhost.queue(Topology.ingestQueue))?.messages ?? 0,
       0,
@@ -250,7 +261,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
       );
     assert.ok(sample(ingest, 'notify_ingest_accepted_total{transport="http",kind="notification"}') >= 5);
     assert.ok(sample(ingest, 'notify_ingest_accepted_total{transport="amqp",kind="notification"}') >= 1);
-    assert.equal(sample(ingest, 'notify_ingest_dead_lettered_total'), 3);
+    assert.equal(sample(ingest, 'notify_ingest_dead_lettered_total'), 4);
     assert.equal(sample(ingest, 'notify_ingest_queue_depth'), 0);
     const gateway = await (await fetch(`http://127.0.0.1:${cluster.gateways[0].port}/metrics`)).text();
     assert.ok(sample(gateway, 'notify_gateway_deliveries_total') >= 6);

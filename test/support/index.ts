@@ -7,3 +7,4 @@ export * from './cluster';
 export * from './raw-socket';
 export * from './haproxy';
 export * from './broker-restart';
+export * from './validation-corpus';

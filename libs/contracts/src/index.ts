@@ -2,3 +2,4 @@ export * from './send-notification.dto';
 export * from './custom-validators';
 export * from './validation';
 export * from './channel-message.dto';
+export * from './validation-plan';

@@ -1,5 +1,6 @@
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
+import { acceptByPlan, validationPlanOf } from './validation-plan';
 
 export interface FieldError {
   field: string;
@@ -25,7 +26,12 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pref
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-/** Validates an untrusted value (an AMQP body) with the same rules the HTTP pipe applies. */
+/**
+ * Validates an untrusted value parsed from JSON (an AMQP body) with the same rules the HTTP pipe
+ * applies. A value that passes is accepted by its class's validation plan without class-validator's
+ * allocations; anything else gets class-validator's verdict and messages. It never throws: a body
+ * it cannot check is refused with the reason.
+ */
 export async function validatePlain<T extends object>(
   cls: ClassConstructor<T>,
   plain: unknown,
@@ -33,8 +39,20 @@ export async function validatePlain<T extends object>(
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     return { ok: false, errors: [{ field: '', messages: ['body must be a JSON object'] }] };
   }
-  const instance = plainToInstance(cls, plain);
-  const errors = await validate(instance, VALIDATOR_OPTIONS);
+  const plan = validationPlanOf(cls);
+  const accepted = plan && acceptByPlan(plan, plain);
+  if (accepted) return { ok: true, value: accepted };
+  let instance: T;
+  let errors: ValidationError[];
+  try {
+    instance = plainToInstance(cls, plain);
+    errors = await validate(instance, VALIDATOR_OPTIONS);
+  } catch (err) {
+    // class-transformer throws on some JSON, e.g. an invalid body whose `data` holds an object with a
+    // `constructor` key. The body is refused with that reason rather than left unanswered.
+    const reason = err instanceof Error ? err.message : String(err);
+    return { ok: false, errors: [{ field: '', messages: [`body could not be validated: ${reason}`] }] };
+  }
   return errors.length === 0
     ? { ok: true, value: instance }
     : { ok: false, errors: flattenValidationErrors(errors) };
