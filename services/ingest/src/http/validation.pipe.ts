@@ -1,9 +1,32 @@
-import { BadRequestException, ValidationPipe } from '@nestjs/common';
-import { flattenValidationErrors, VALIDATOR_OPTIONS } from '@notify/contracts';
+import { BadRequestException, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
+import {
+  acceptByPlan,
+  flattenValidationErrors,
+  validationPlanOf,
+  VALIDATOR_OPTIONS,
+} from '@notify/contracts';
+
+/**
+ * Nest's ValidationPipe, with the accept-only fast path in front for JSON bodies: a body that passes
+ * its class's validation plan is not copied and checked again by class-transformer and
+ * class-validator. Anything else (a failure, or a body the plan leaves to them) takes the full pipe,
+ * which answers 400 with every failing field.
+ */
+class PlannedValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const plan =
+        metadata.metatype && this.toValidate(metadata) ? validationPlanOf(metadata.metatype) : null;
+      const accepted = plan && acceptByPlan(plan, value);
+      if (accepted) return Promise.resolve(accepted);
+    }
+    return super.transform(value, metadata);
+  }
+}
 
 /** 400 with every failing field, in the same shape the AMQP dead-letter reason is built from. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new PlannedValidationPipe({
     ...VALIDATOR_OPTIONS,
     transform: true,
     exceptionFactory: (errors) =>
