@@ -62,7 +62,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
       topic: 'order.shipped',
       title: 'Your order shipped',
       body: 'Parcel 42 is on its way',
-      data: { orderId: 42, tracking: ['a', 'b'] },
+      data: { orderId: 42, tracking: ['a', 'b'], carrier: { constructor: 'DHL' } },
     });
     assert.equal(res.status, 202);
     const [result] = (res.body as { results: { userId: string; id: string; seq: number }[] }).results;
@@ -85,7 +85,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     assert.equal(frame.topic, 'order.shipped');
     assert.equal(frame.title, 'Your order shipped');
     assert.equal(frame.body, 'Parcel 42 is on its way');
-    assert.deepEqual(frame.data, { orderId: 42, tracking: ['a', 'b'] });
+    assert.deepEqual(frame.data, { orderId: 42, tracking: ['a', 'b'], carrier: { constructor: 'DHL' } });
     assert.equal(frame.readAt, null);
     assert.ok(Math.abs(Date.parse(frame.createdAt) - Date.now()) < 60_000);
     await alice.close();
