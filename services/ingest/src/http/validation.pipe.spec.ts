@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ValidationPipe, type ArgumentMetadata, type Type } from '@nestjs/common';
-import { ChannelMessageDto, SendNotificationDto, VALIDATOR_OPTIONS } from '@notify/contracts';
+import { ChannelMessageDto, SendNotificationDto } from '@notify/contracts';
 import { hasKeyDeep, validationCorpus } from '@notify/testing';
-import { createValidationPipe } from './validation.pipe';
+import { createValidationPipe, VALIDATION_PIPE_OPTIONS } from './validation.pipe';
 
 type Outcome = { ok: true; value: object } | { ok: false; response: unknown };
 
@@ -20,8 +20,8 @@ describe('the HTTP validation pipe', () => {
   for (const cls of [SendNotificationDto, ChannelMessageDto] as Type<unknown>[]) {
     it(`answers as Nest's ValidationPipe does, with the same instance and errors: ${cls.name}`, async () => {
       const ours = createValidationPipe();
-      const nest = new ValidationPipe({ ...VALIDATOR_OPTIONS, transform: true });
-      const nestWithOurErrors = createValidationPipe();
+      // Nest's own pipe with the same options: what answered before the plan was put in front.
+      const nest = new ValidationPipe(VALIDATION_PIPE_OPTIONS);
       let accepted = 0;
       let refused = 0;
       for (const [i, body] of validationCorpus(cls.name, 2000, 0xb0d1 + i0(cls)).entries()) {
@@ -40,8 +40,7 @@ describe('the HTTP validation pipe', () => {
           }
         } else {
           refused++;
-          const expected = await outcome(nestWithOurErrors, structuredClone(body), cls);
-          assert.deepEqual(mine, expected, label);
+          assert.deepEqual(mine, theirs, label);
         }
       }
       assert.ok(accepted > 200 && refused > 200, `${accepted} accepted, ${refused} refused`);

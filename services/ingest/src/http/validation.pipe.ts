@@ -1,4 +1,9 @@
-import { BadRequestException, ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
+import {
+  BadRequestException,
+  ValidationPipe,
+  type ArgumentMetadata,
+  type ValidationPipeOptions,
+} from '@nestjs/common';
 import {
   acceptByPlan,
   flattenValidationErrors,
@@ -25,11 +30,13 @@ class PlannedValidationPipe extends ValidationPipe {
 }
 
 /** 400 with every failing field, in the same shape the AMQP dead-letter reason is built from. */
+export const VALIDATION_PIPE_OPTIONS: ValidationPipeOptions = {
+  ...VALIDATOR_OPTIONS,
+  transform: true,
+  exceptionFactory: (errors) =>
+    new BadRequestException({ message: 'validation failed', errors: flattenValidationErrors(errors) }),
+};
+
 export function createValidationPipe(): ValidationPipe {
-  return new PlannedValidationPipe({
-    ...VALIDATOR_OPTIONS,
-    transform: true,
-    exceptionFactory: (errors) =>
-      new BadRequestException({ message: 'validation failed', errors: flattenValidationErrors(errors) }),
-  });
+  return new PlannedValidationPipe(VALIDATION_PIPE_OPTIONS);
 }
