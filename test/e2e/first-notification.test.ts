@@ -269,6 +269,17 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     assert.ok(sample(gateway, 'notify_gateway_rejected_upgrades_total{reason="token invalid"}') >= 2);
   });
 
+  it('reports ingest ready only with the broker reached and its topology declared', async () => {
+    const res = await fetch(`${cluster.ingestUrl}/readyz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(((await res.json()) as { checks: unknown }).checks, {
+      rabbitmq: true,
+      topology: true,
+      postgres: true,
+      draining: false,
+    });
+  });
+
   it('serves the OpenAPI document that is committed as docs/openapi.json', async () => {
     const served = await (await fetch(`${cluster.ingestUrl}/docs-json`)).json();
     const committed = JSON.parse(

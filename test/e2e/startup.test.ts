@@ -2,12 +2,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { connect } from 'amqplib';
 import {
   createTestDatabase,
+  createTestVhost,
   freePort,
   signToken,
   spawnService,
   TestClient,
+  TEST_API_KEY,
   TEST_JWT_SECRET,
 } from '@notify/testing';
 
@@ -99,6 +102,29 @@ describe('start-up checks', () => {
     const { code, output } = await runToExit('gateway', { UWS_USE_FALLBACK: '1' });
     assert.equal(code, 1);
     assert.match(output, /native binary did not load.*refuses to start/);
+  });
+
+  it('ingest refuses to start, with the broker’s reason, when notify.ingest exists with other arguments', async () => {
+    const [vhost, db] = await Promise.all([createTestVhost(), createTestDatabase()]);
+    try {
+      // An operator (or an old version) left a classic queue where ingest declares a quorum queue.
+      const connection = await connect(vhost.url);
+      await (await connection.createChannel()).assertQueue('notify.ingest', { durable: true });
+      await connection.close();
+      const { code, output } = await runToExit('ingest', {
+        NOTIFY_AMQP_URL: vhost.url,
+        NOTIFY_DATABASE_URL: db.url,
+        NOTIFY_API_KEYS: TEST_API_KEY,
+      });
+      assert.equal(code, 1, output);
+      assert.match(
+        output,
+        /ingest failed to start: RabbitMQ refused ingest's topology \(.*PRECONDITION_FAILED.*'notify.ingest'/,
+      );
+      assert.doesNotMatch(output, /Emitted 'error' event/, 'no crash with a stack trace');
+    } finally {
+      await Promise.all([vhost.drop(), db.drop()]);
+    }
   });
 
   it('a gateway whose broker is unreachable stays up, holds new sockets without ready, and is not ready', async () => {

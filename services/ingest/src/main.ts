@@ -3,7 +3,6 @@ import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { ChannelWrapper } from 'amqp-connection-manager';
 import { coalesceAmqplibWrites, Topology } from '@notify/amqp';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
@@ -12,8 +11,8 @@ import { AppModule } from './app.module';
 import { loadIngestConfig, type IngestConfig } from './config/ingest.config';
 import { PlainJsonDeserializer } from './amqp-transport/plain-json.deserializer';
 import { HttpExceptionFilter } from './http/http-exception.filter';
+import { IngestTopology } from './infrastructure/ingest-topology';
 import { createValidationPipe } from './http/validation.pipe';
-import { PUBLISH_CHANNEL } from './infrastructure/amqp.module';
 import { setupOpenApi } from './openapi';
 
 async function migrate(config: IngestConfig, log: JsonLogger): Promise<void> {
@@ -63,7 +62,14 @@ async function bootstrap(): Promise<void> {
   // HTTP first, so liveness answers while the broker is still unreachable.
   await app.listen(config.port, '0.0.0.0');
   log.info('http listening', { port: config.port, amqp: redact(config.amqpUrl) });
-  await app.get<ChannelWrapper>(PUBLISH_CHANNEL).waitForConnect();
+  await app
+    .get(IngestTopology)
+    .whenDeclared()
+    .catch((err: Error) => {
+      throw new Error(
+        `RabbitMQ refused ingest's topology (${err.message}); remove or fix the conflicting definition`,
+      );
+    });
   await app.startAllMicroservices();
   log.info('consuming', { queue: Topology.ingestQueue, prefetch: config.prefetch });
 }

@@ -18,7 +18,7 @@ export class HealthController implements BeforeApplicationShutdown {
     return { status: 'ok', node: this.config.nodeId };
   }
 
-  /** Ready: RabbitMQ and PostgreSQL reachable, not draining. 503 otherwise. */
+  /** Ready: RabbitMQ reachable with ingest's topology declared, PostgreSQL reachable, not draining. */
   @Get('readyz')
   async ready(@Res({ passthrough: true }) res: Response): Promise<Readiness> {
     const result = await this.readiness.check();

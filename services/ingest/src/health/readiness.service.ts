@@ -2,11 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import { pingDatabase, type Db } from '@notify/store';
 import { AMQP_CONNECTION } from '../infrastructure/amqp.module';
+import { IngestTopology } from '../infrastructure/ingest-topology';
 import { DATABASE } from '../infrastructure/database.module';
 
 export interface Readiness {
   ready: boolean;
-  checks: { rabbitmq: boolean; postgres: boolean; draining: boolean };
+  checks: { rabbitmq: boolean; topology: boolean; postgres: boolean; draining: boolean };
 }
 
 @Injectable()
@@ -16,6 +17,7 @@ export class ReadinessService {
   constructor(
     @Inject(AMQP_CONNECTION) private readonly amqp: AmqpConnectionManager,
     @Inject(DATABASE) private readonly db: Db,
+    private readonly topology: IngestTopology,
   ) {}
 
   /** After SIGTERM the instance reports not-ready so load balancers stop sending to it first. */
@@ -26,9 +28,10 @@ export class ReadinessService {
   async check(): Promise<Readiness> {
     const postgres = await pingDatabase(this.db);
     const rabbitmq = this.amqp.isConnected();
+    const topology = rabbitmq && this.topology.declared;
     return {
-      ready: rabbitmq && postgres && !this.draining,
-      checks: { rabbitmq, postgres, draining: this.draining },
+      ready: topology && postgres && !this.draining,
+      checks: { rabbitmq, topology, postgres, draining: this.draining },
     };
   }
 }

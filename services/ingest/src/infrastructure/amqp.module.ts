@@ -2,7 +2,9 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import { assertIngestTopology, connectAmqp } from '@notify/amqp';
+import { JsonLogger } from '@notify/logging';
 import { IngestConfig } from '../config/ingest.config';
+import { IngestTopology } from './ingest-topology';
 
 export const AMQP_CONNECTION = Symbol('AMQP_CONNECTION');
 /** Confirm channel for everything ingest publishes (deliveries and dead letters). */
@@ -11,6 +13,7 @@ export const PUBLISH_CHANNEL = Symbol('PUBLISH_CHANNEL');
 @Global()
 @Module({
   providers: [
+    IngestTopology,
     {
       provide: AMQP_CONNECTION,
       inject: [IngestConfig],
@@ -19,18 +22,36 @@ export const PUBLISH_CHANNEL = Symbol('PUBLISH_CHANNEL');
     },
     {
       provide: PUBLISH_CHANNEL,
-      inject: [AMQP_CONNECTION, IngestConfig],
-      useFactory: (connection: AmqpConnectionManager, config: IngestConfig): ChannelWrapper =>
-        connection.createChannel({
+      inject: [AMQP_CONNECTION, IngestConfig, IngestTopology],
+      useFactory: (
+        connection: AmqpConnectionManager,
+        config: IngestConfig,
+        topology: IngestTopology,
+      ): ChannelWrapper => {
+        const log = new JsonLogger('ingest', { component: 'amqp' });
+        connection.on('disconnect', () => topology.declaring());
+        const channel = connection.createChannel({
           name: 'publish',
           confirm: true,
           publishTimeout: config.publishTimeoutMs,
           // Re-run on every reconnect, so a broker that lost its definitions gets them back.
-          setup: (channel: ConfirmChannel) => assertIngestTopology(channel),
-        }),
+          setup: async (ch: ConfirmChannel) => {
+            topology.declaring();
+            await assertIngestTopology(ch);
+            topology.markDeclared();
+          },
+        });
+        // Without a listener the wrapper's 'error' event (a refused declaration) would crash the
+        // process with a stack trace. Start-up reports it in one line; later, ingest stays not ready.
+        channel.on('error', (err: Error) => {
+          topology.markFailed(err);
+          log.error('cannot declare the ingest topology on RabbitMQ; not ready', { error: err });
+        });
+        return channel;
+      },
     },
   ],
-  exports: [AMQP_CONNECTION, PUBLISH_CHANNEL],
+  exports: [AMQP_CONNECTION, PUBLISH_CHANNEL, IngestTopology],
 })
 export class AmqpModule implements OnApplicationShutdown {
   constructor(
