@@ -79,6 +79,17 @@ describe('validation plans', () => {
     assert.match(JSON.stringify(result), /refused later/);
   });
 
+  it('leave to class-validator a class with a field without rules, which it refuses every body of', async () => {
+    class WithBareField {
+      @IsString()
+      name!: string;
+
+      note?: string;
+    }
+    assert.equal(validationPlanOf(WithBareField), null);
+    assert.equal((await validatePlain(WithBareField, { name: 'x' })).ok, false);
+  });
+
   it('skip a rule whose own validateIf is false, as class-validator does', async () => {
     class Conditional {
       @IsString()

@@ -47,7 +47,10 @@ type ValidationMetadataOf = ReturnType<
 
 const plans = new WeakMap<ClassConstructor<object>, ValidationPlan<object> | null>();
 
-/** The class's plan, or null when it has a rule the fast path does not run (it then always declines). */
+/**
+ * The class's plan, or null when it has a rule the fast path does not run or a field without rules
+ * (it then always declines).
+ */
 export function validationPlanOf<T extends object>(cls: ClassConstructor<T>): ValidationPlan<T> | null {
   let plan = plans.get(cls);
   if (plan === undefined) {
@@ -88,7 +91,11 @@ function buildPlan<T extends object>(cls: ClassConstructor<T>): ValidationPlan<T
     if (group.some((m) => m.groups?.length || m.always)) return null;
     properties.push({ name, conditions, checks: [...defined, ...rules] });
   }
-  return { cls, properties, known: new Set(properties.map((p) => p.name)) };
+  const known = new Set(properties.map((p) => p.name));
+  // The class's own fields (a fresh instance's keys) go through the whitelist too; one without rules
+  // makes class-validator refuse every body, so that is left to it. Checked once, not per body.
+  if (Object.keys(new cls()).some((key) => !known.has(key))) return null;
+  return { cls, properties, known };
 }
 
 function checkOf(cls: ClassConstructor<object>, m: ValidationMetadataOf): Check {
@@ -106,16 +113,16 @@ function checkOf(cls: ClassConstructor<object>, m: ValidationMetadataOf): Check 
  * undefined when class-validator must decide. `plain` must come from JSON.parse.
  */
 export function acceptByPlan<T extends object>(plan: ValidationPlan<T>, plain: object): T | undefined {
-  // whitelist + forbidNonWhitelisted; `__proto__` is never a known property, so it declines here.
-  for (const key of Object.keys(plain)) if (!plan.known.has(key)) return undefined;
   const instance = new plan.cls() as Record<string, unknown>;
   for (const key of Object.keys(plain)) {
+    // whitelist + forbidNonWhitelisted; `__proto__` is never a known property, so it declines here,
+    // before the assignment below could set the instance's prototype.
+    if (!plan.known.has(key)) return undefined;
     const value = (plain as Record<string, unknown>)[key];
     // class-transformer copies nested values, and its copy loses keys such as `__proto__`.
     if (!isPlainJson(value, 0)) return undefined;
     instance[key] = value;
   }
-  for (const key of Object.keys(instance)) if (!plan.known.has(key)) return undefined;
   for (const property of plan.properties) {
     const value = instance[property.name];
     let checked = true;

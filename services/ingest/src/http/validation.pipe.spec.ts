@@ -24,7 +24,7 @@ describe('the HTTP validation pipe', () => {
       const nest = new ValidationPipe(VALIDATION_PIPE_OPTIONS);
       let accepted = 0;
       let refused = 0;
-      for (const [i, body] of validationCorpus(cls.name, 2000, 0xb0d1 + i0(cls)).entries()) {
+      for (const [i, body] of validationCorpus(cls.name, 2000, 0xb0d1 + cls.name.length).entries()) {
         const label = `${cls.name} case ${i}: ${JSON.stringify(body).slice(0, 200)}`;
         // Nest's pipe strips some keys in place, so each pipe gets its own copy.
         const mine = await outcome(ours, structuredClone(body), cls);
@@ -62,5 +62,3 @@ describe('the HTTP validation pipe', () => {
     assert.equal(await pipe.transform('42', { type: 'param', metatype: String, data: 'id' }), '42');
   });
 });
-
-const i0 = (cls: Type<unknown>): number => cls.name.length;

@@ -29,6 +29,8 @@ export const PUBLISH_CHANNEL = Symbol('PUBLISH_CHANNEL');
         topology: IngestTopology,
       ): ChannelWrapper => {
         const log = new JsonLogger('ingest', { component: 'amqp' });
+        // Not ready from the disconnect on: after a reconnect the connection is up a moment before the
+        // setup below has declared anything again.
         connection.on('disconnect', () => topology.declaring());
         const channel = connection.createChannel({
           name: 'publish',
