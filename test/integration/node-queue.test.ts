@@ -4,7 +4,7 @@ import { connect, type ChannelModel } from 'amqplib';
 import { Topology } from '@notify/amqp';
 import { JsonLogger } from '@notify/logging';
 import { createTestVhost, management, type TestVhost } from '@notify/testing';
-import { NodeQueue } from '../../services/gateway/src/delivery/node-queue';
+import { NodeQueue } from '../../services/gateway/src/broker/node-queue';
 
 const LINGER_MS = 400;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -23,11 +23,12 @@ describe('NodeQueue bindings, reference counted with a linger (real RabbitMQ)', 
       nodeId: 'nq-test',
       unbindLingerMs: LINGER_MS,
       log: new JsonLogger('gateway', {}, 'error'),
+    });
+    await queue.start({
       onMessage: (m) => received.push(m.fields.routingKey),
       onResync: () => undefined,
       heldKeys: () => held.values(),
     });
-    await queue.start();
     producer = await connect(vhost.url);
   });
   after(async () => {

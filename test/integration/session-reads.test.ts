@@ -8,7 +8,7 @@ import {
   type Db,
 } from '@notify/store';
 import { createTestDatabase, type TestDatabase } from '@notify/testing';
-import { SessionReads } from '../../services/gateway/src/delivery/session-reads';
+import { SessionReads } from '../../services/gateway/src/core/user-stream/session-reads';
 
 describe('batched session reads (real PostgreSQL)', () => {
   let testDb: TestDatabase;

@@ -96,6 +96,8 @@ export type ServerFrame =
 export interface AckFrame {
   type: 'ack';
   seq: number;
+  /** Echoed on an error about this ack (an addition to v1). */
+  ref?: string;
 }
 export interface SubscribeFrame {
   type: 'subscribe';
@@ -114,6 +116,8 @@ export interface MarkReadFrame {
   upTo?: number;
   ref?: string;
 }
+/** Unread notifications listed when a `history` request gives no `limit`. */
+export const HISTORY_PAGE_DEFAULT = 20;
 export interface HistoryRequestFrame {
   type: 'history';
   before?: number;

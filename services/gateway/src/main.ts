@@ -3,29 +3,35 @@ import { JwtVerifier } from '@notify/auth';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
 import {
+  ChannelsRepository,
   createDatabase,
   CursorsRepository,
-  migrateToLatest,
   InboxRepository,
+  migrateToLatest,
   NotificationsRepository,
-  ChannelsRepository,
   pingDatabase,
 } from '@notify/store';
+import { BrokerBindings } from './broker/bindings';
+import { BrokerDispatch } from './broker/dispatch';
+import { NodeQueue } from './broker/node-queue';
 import { loadGatewayConfig } from './config/gateway.config';
-import { CursorWriter } from './delivery/cursor-writer';
-import { NodeQueue } from './delivery/node-queue';
-import { SessionReads } from './delivery/session-reads';
+import { ChannelFanout } from './core/channels/channel-fanout';
+import { ChannelSubscriptions } from './core/channels/channel-subscriptions';
+import { Inbox } from './core/inbox/inbox';
+import { SessionLifecycle } from './core/sessions/session-lifecycle';
+import { SessionRegistry } from './core/sessions/session-registry';
+import { Acks } from './core/user-stream/acks';
+import { CursorWriter } from './core/user-stream/cursor-writer';
+import { SessionReads } from './core/user-stream/session-reads';
+import { UserDelivery } from './core/user-stream/user-delivery';
+import { serveHttpRoutes } from './http/routes';
+import { GatewayMetrics } from './metrics/gateway-metrics';
+import { V1ChannelOutput } from './protocols/v1/channel-output';
+import { V1Protocol } from './protocols/v1/v1-protocol';
 import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
-import { UserDelivery } from './delivery/user-delivery';
-import { GatewayMetrics } from './http/metrics';
 import { loadNativeUws, NativeUwsUnavailableError, type UwsModule } from './runtime/native-uws';
-import { SessionRegistry } from './session/session-registry';
-import { ClientFrames } from './ws/client-frames';
-import { FrameSender } from './ws/frame-sender';
-import { InboxFrames } from './ws/inbox-frames';
-import { ChannelFanout } from './channels/channel-fanout';
-import { ChannelFrames } from './channels/channel-frames';
-import { GatewayServer } from './ws/gateway-server';
+import { SocketWriter } from './transport/socket-writer';
+import { UwsServer } from './transport/uws-server';
 
 function loadUwsOrExit(): { uws: UwsModule; binary: string } {
   try {
@@ -51,55 +57,65 @@ async function main(): Promise<void> {
   if (config.migrateOnStart) await migrateToLatest(db);
 
   const metrics = new GatewayMetrics();
-  const registry = new SessionRegistry();
-  const notifications = new NotificationsRepository(db);
-  const cursors = new CursorsRepository(db);
-  const cursorWriter = new CursorWriter(cursors, config.ackFlushMs, log);
-  const sender = new FrameSender(config.maxBackpressureBytes, () => metrics.slowConsumerCloses.inc());
-  const reads = new SessionReads(notifications);
   const compaction = new BurstCompaction(exposedGc());
   if (!compaction.available)
     log.warn('started without --expose-gc: the garbage of connection bursts stays until V8 collects it');
-  const delivery = new UserDelivery(reads, sender, metrics, log);
-  let server: GatewayServer | null = null;
+
+  // Broker: the node queue and the bindings the core asks for.
   const nodeQueue = new NodeQueue({
     amqpUrl: config.amqpUrl,
     nodeId: config.nodeId,
     unbindLingerMs: config.unbindLingerMs,
     log,
-    onMessage: (message) => server?.dispatch(message),
-    onResync: () => server?.resyncAll(),
-    // Each local user's key, held by the user's first socket (GatewayServer.start).
-    *heldKeys() {
-      for (const userId of registry.userIds()) yield userRoutingKey(userId);
+  });
+  const bindings = new BrokerBindings(nodeQueue);
+
+  // Transport: the uWS app and the one send path.
+  const app = uws.App();
+  const writer = new SocketWriter(app, config.maxBackpressureBytes, metrics);
+
+  // Core: sessions, user streams, channels, read state.
+  const registry = new SessionRegistry();
+  const reads = new SessionReads(new NotificationsRepository(db));
+  const cursorWriter = new CursorWriter(new CursorsRepository(db), config.ackFlushMs, log);
+  const delivery = new UserDelivery(reads, metrics, log);
+  const channelsRepository = new ChannelsRepository(db);
+  const fanout = new ChannelFanout([new V1ChannelOutput(writer)], channelsRepository, bindings, metrics, log);
+  const channels = new ChannelSubscriptions(fanout, channelsRepository, config.maxSubscriptions, log);
+  const inbox = new Inbox(new InboxRepository(db), bindings, registry, log);
+  const lifecycle = new SessionLifecycle(
+    config.nodeId,
+    config,
+    registry,
+    bindings,
+    reads,
+    delivery,
+    channels,
+    fanout,
+    metrics,
+    log,
+  );
+
+  // Protocols on the transport, and the node's HTTP routes.
+  const v1 = new V1Protocol(
+    writer,
+    { acks: new Acks(cursorWriter, metrics), channels, inbox },
+    new JwtVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
+    config.allowedOrigins,
+  );
+  const server = new UwsServer(app, uws, config, lifecycle, compaction, metrics, log);
+  server.serve({ path: '/v1/ws', protocol: v1 });
+  serveHttpRoutes(app, {
+    nodeId: config.nodeId,
+    metrics,
+    dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),
+    draining: () => server.draining,
+    beforeScrape: () => {
+      metrics.bindings.set(nodeQueue.boundKeys);
+      metrics.sendBufferBytes.set(writer.bufferedBytes(registry.all()));
+      metrics.channels.set(fanout.activeChannels);
     },
   });
-  const inbox = new InboxFrames(new InboxRepository(db), nodeQueue, registry, sender, log);
-  const app = uws.App();
-  const channels = new ChannelsRepository(db);
-  const fanout = new ChannelFanout(app, channels, nodeQueue, metrics, log);
-  const channelFrames = new ChannelFrames(fanout, channels, sender, config.maxSubscriptions, log);
-  server = new GatewayServer(
-    {
-      config,
-      uws,
-      verifier: new JwtVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
-      registry,
-      nodeQueue,
-      delivery,
-      frames: new ClientFrames(cursorWriter, inbox, channelFrames, sender, metrics),
-      sender,
-      inbox,
-      fanout,
-      channelFrames,
-      reads,
-      compaction,
-      metrics,
-      log,
-      dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),
-    },
-    app,
-  );
 
   const port = await server.listen();
   log.info('listening', {
@@ -108,7 +124,15 @@ async function main(): Promise<void> {
     amqp: redact(config.amqpUrl),
     queue: nodeQueue.queueName,
   });
-  await nodeQueue.start();
+  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log);
+  await nodeQueue.start({
+    onMessage: (message) => dispatch.message(message),
+    onResync: () => lifecycle.resyncAll(),
+    // Each local user's key, held by the user's first socket (SessionLifecycle.opened).
+    *heldKeys() {
+      for (const userId of registry.userIds()) yield userRoutingKey(userId);
+    },
+  });
   log.info('node queue consuming', { queue: nodeQueue.queueName });
   compaction.started(Date.now());
 
@@ -117,7 +141,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('draining', { signal, connections: registry.size });
-    server?.drain();
+    server.drain(config.drainMs);
     await cursorWriter.close();
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();

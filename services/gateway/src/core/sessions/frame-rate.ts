@@ -1,7 +1,7 @@
 /**
  * Per-connection frame budget: a token bucket of `perSecond` tokens (burst = one second's worth).
- * A frame over budget is refused with a `rate_limited` error; a client that keeps sending past a
- * second budget's worth of refusals is closed with 4429.
+ * A frame over budget is refused (the connection stays); a client that keeps sending past a
+ * second budget's worth of refusals is closed.
  *
  * Integers only, so that V8 keeps the fields as small integers instead of boxing a double per socket:
  * `tokens` counts thousandths of a frame (refill = elapsed ms × perSecond exactly) and time is

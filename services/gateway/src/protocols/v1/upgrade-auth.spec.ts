@@ -34,10 +34,10 @@ describe('authorizeUpgrade', () => {
       [],
     );
     assert.ok(d.ok);
-    assert.equal(d.token.userId, 'u1');
-    assert.deepEqual(d.token.channels, ['news', 'team.*']);
-    assert.equal(d.deviceId, 'abc_1');
-    assert.equal(d.since, 7);
+    assert.equal(d.fields.userId, 'u1');
+    assert.deepEqual(d.fields.channels, ['news', 'team.*']);
+    assert.equal(d.fields.deviceId, 'abc_1');
+    assert.equal(d.fields.since, 7);
   });
 
   it('accepts ?token= for browsers', async () => {
@@ -47,7 +47,7 @@ describe('authorizeUpgrade', () => {
       [],
     );
     assert.ok(d.ok);
-    assert.equal(d.since, null);
+    assert.equal(d.fields.since, null);
   });
 
   for (const [label, query, status] of [

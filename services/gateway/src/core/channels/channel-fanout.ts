@@ -1,20 +1,14 @@
-import type { TemplatedApp } from 'uWebSockets.js';
-import { channelRoutingKey } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
-import { encodeMessageFrame } from '@notify/protocol';
 import type { ChannelsRepository, StoredChannelMessage } from '@notify/store';
-import type { NodeQueue } from '../delivery/node-queue';
-import type { GatewayMetrics } from '../http/metrics';
-import { catchUp, newStreamCursor, onLive, type StreamCursor } from '../delivery/ordered-stream';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics';
+import type { Bindings, ChannelOutput } from '../ports';
+import { catchUp, newStreamCursor, onLive, type StreamCursor } from '../user-stream/ordered-stream';
 
-const PAGE = 500;
-
-export const channelTopic = (channel: string): string => `c:${channel}`;
+export const CHANNEL_PAGE = 500;
 
 /** One channel on this node. */
 export interface ChannelNode {
   readonly name: string;
-  readonly topic: string;
   /** Local subscriptions (joining or active). The routing key is bound while this is above 0. */
   refs: number;
   /** Resolves once the key is bound and the newest offset is known. */
@@ -26,21 +20,18 @@ export interface ChannelNode {
   stream: StreamCursor;
 }
 
-export const encodeStoredMessage = (m: StoredChannelMessage): string =>
-  encodeMessageFrame({ ...m, createdAt: m.createdAt.toISOString() });
-
 /**
- * Fan-out of channel messages with uWebSockets.js native topics: one `app.publish` per message per
- * node, whatever the number of subscribers. The node publishes offsets strictly in order (a gap is
- * filled from the store first), so every socket on the topic sees them in order without gaps.
+ * Fan-out of channel messages: one publish per message per node and protocol (ChannelOutput),
+ * whatever the number of subscribers. The node publishes offsets strictly in order (a gap is
+ * filled from the store first), so every subscriber sees them in order without gaps.
  */
 export class ChannelFanout {
   private readonly nodes = new Map<string, ChannelNode>();
 
   constructor(
-    private readonly app: TemplatedApp,
+    private readonly outputs: readonly ChannelOutput[],
     private readonly channels: ChannelsRepository,
-    private readonly nodeQueue: NodeQueue,
+    private readonly bindings: Bindings,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
   ) {}
@@ -55,7 +46,6 @@ export class ChannelFanout {
     if (!node) {
       const created: ChannelNode = {
         name,
-        topic: channelTopic(name),
         refs: 0,
         ready: Promise.resolve(),
         stream: newStreamCursor(),
@@ -70,7 +60,7 @@ export class ChannelFanout {
   release(node: ChannelNode): void {
     if (--node.refs > 0) return;
     if (this.nodes.get(node.name) === node) this.nodes.delete(node.name);
-    this.nodeQueue.release(channelRoutingKey(node.name));
+    this.bindings.releaseChannel(node.name);
   }
 
   /**
@@ -78,7 +68,7 @@ export class ChannelFanout {
    * until it succeeds (or nobody wants the channel any more), so joiners never see a failed start.
    */
   private async start(node: ChannelNode): Promise<void> {
-    await this.nodeQueue.acquire(channelRoutingKey(node.name));
+    await this.bindings.acquireChannel(node.name);
     for (let attempt = 0; ; attempt++) {
       try {
         const state = await this.channels.state(node.name);
@@ -94,13 +84,14 @@ export class ChannelFanout {
     else node.stream.catchingUp = false;
   }
 
-  /** A live message from the node queue. `frame` is published as is. */
-  live(name: string, offset: number, frame: Uint8Array): void {
+  /** A live message from the node queue. `body` is published as is. */
+  live(name: string, offset: number, body: Uint8Array): void {
     const node = this.nodes.get(name);
     if (!node) return;
     switch (onLive(node.stream, offset)) {
       case 'deliver':
-        return this.publish(node, frame, offset);
+        for (const output of this.outputs) output.publishLive(name, body);
+        return this.published(node, offset);
       case 'duplicate':
         return void this.metrics.duplicatesDropped.inc();
       case 'gap':
@@ -121,9 +112,13 @@ export class ChannelFanout {
         {
           fetchAfter: (after, limit) => this.channels.listAfter(node.name, after, limit),
           numberOf: (m: StoredChannelMessage) => m.offset,
-          deliver: (m: StoredChannelMessage) => (this.publish(node, encodeStoredMessage(m), m.offset), true),
+          deliver: (m: StoredChannelMessage) => {
+            for (const output of this.outputs) output.publishStored(node.name, m);
+            this.published(node, m.offset);
+            return true;
+          },
         },
-        PAGE,
+        CHANNEL_PAGE,
       );
     } catch (err) {
       // The target stays set: retry shortly (a live message or a reconnect may also trigger it).
@@ -134,8 +129,7 @@ export class ChannelFanout {
     }
   }
 
-  private publish(node: ChannelNode, frame: Uint8Array | string, offset: number): void {
-    this.app.publish(node.topic, frame, false);
+  private published(node: ChannelNode, offset: number): void {
     node.stream.position = offset;
     this.metrics.channelPublishes.inc();
   }

@@ -49,6 +49,10 @@ export interface NodeQueueOptions {
   nodeId: string;
   unbindLingerMs: number;
   log: JsonLogger;
+}
+
+/** Where the queue's messages go, given at `start` (the consumer is built on the queue's bindings). */
+export interface NodeQueueConsumer {
   onMessage(message: ConsumeMessage): void;
   /** After a reconnect: live messages may have been lost while disconnected. */
   onResync(): void;
@@ -75,6 +79,7 @@ export class NodeQueue {
    */
   private readonly keys = new Map<string, number | KeyState>();
   private connection: AmqpConnectionManager | null = null;
+  private consumer: NodeQueueConsumer | null = null;
   private channel: ChannelWrapper | null = null;
   /** The channel the last setup ran on: binds go to it directly, in batches (bind-batch.ts). */
   private raw: ConfirmChannel | null = null;
@@ -106,7 +111,8 @@ export class NodeQueue {
     return n;
   }
 
-  async start(): Promise<void> {
+  async start(consumer: NodeQueueConsumer): Promise<void> {
+    this.consumer = consumer;
     this.connection = connectAmqp({
       url: this.options.amqpUrl,
       connectionName: `notify-gateway ${this.options.nodeId}`,
@@ -121,7 +127,7 @@ export class NodeQueue {
     });
     // Without a listener an 'error' event (a failed setup, a channel error) would end the process.
     this.channel.on('error', (err) => this.options.log.warn('node queue channel error', { error: err }));
-    await this.channel.consume(this.queueName, (message) => this.options.onMessage(message), { noAck: true });
+    await this.channel.consume(this.queueName, (message) => consumer.onMessage(message), { noAck: true });
     await this.channel.waitForConnect();
   }
 
@@ -137,7 +143,7 @@ export class NodeQueue {
     this.raw = channel;
     const wantedKeys = [...this.keys].filter(([, s]) => typeof s === 'number' || wanted(s));
     const held: string[] = [];
-    for (const key of this.options.heldKeys()) if (!this.keys.has(key)) held.push(key);
+    for (const key of this.consumer?.heldKeys() ?? []) if (!this.keys.has(key)) held.push(key);
     await Promise.all(this.sendBinds(channel, [...wantedKeys.map(([key]) => key), ...held]));
     for (const [key, state] of wantedKeys) {
       if (typeof state === 'number') continue;
@@ -149,7 +155,7 @@ export class NodeQueue {
       this.options.log.info('rabbitmq reconnected; bindings restored', {
         bindings: wantedKeys.length + held.length,
       });
-      setImmediate(() => this.options.onResync());
+      setImmediate(() => this.consumer?.onResync());
     }
   }
 

@@ -1,9 +1,7 @@
-import { CloseCode, encodeNotificationFrame } from '@notify/protocol';
 import { toPayload, type StoredNotification } from '@notify/store';
 import type { JsonLogger } from '@notify/logging';
-import type { Session } from '../session/session';
-import type { GatewayMetrics } from '../http/metrics';
-import type { FrameSender } from '../ws/frame-sender';
+import type { GatewayMetrics } from '../../metrics/gateway-metrics';
+import type { Session } from '../sessions/session';
 import { catchUp, onLive } from './ordered-stream';
 import { REPLAY_PAGE, type SessionReads } from './session-reads';
 
@@ -15,18 +13,20 @@ import { REPLAY_PAGE, type SessionReads } from './session-reads';
 export class UserDelivery {
   constructor(
     private readonly reads: SessionReads,
-    private readonly sender: FrameSender,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
   ) {}
 
-  /** A live notification for every local socket of its user, from `first` on. `frame` is sent as is. */
-  live(first: Session, seq: number, frame: Uint8Array): void {
+  /** A live notification for every local socket of its user, from `first` on. `body` is sent as is. */
+  live(first: Session, seq: number, body: Uint8Array): void {
     for (let s: Session | null = first; s; s = s.nextOfUser) {
       if (s.closed) continue;
       switch (onLive(s, seq)) {
         case 'deliver':
-          if (this.write(s, frame)) s.position = seq;
+          if (s.protocol.liveNotification(s, body)) {
+            s.position = seq;
+            this.metrics.delivered.inc();
+          }
           break;
         case 'duplicate':
           this.metrics.duplicatesDropped.inc();
@@ -48,7 +48,8 @@ export class UserDelivery {
           fetchAfter: (after) => this.reads.after(s.userId, after),
           numberOf: (n: StoredNotification) => n.seq,
           deliver: (n: StoredNotification) => {
-            if (!this.write(s, encodeNotificationFrame(toPayload(n)))) return false;
+            if (!s.protocol.storedNotification(s, toPayload(n))) return false;
+            this.metrics.delivered.inc();
             this.metrics.replayed.inc();
             return true;
           },
@@ -60,14 +61,7 @@ export class UserDelivery {
         userId: s.userId,
         error: err,
       });
-      if (!s.closed) s.ws?.end(CloseCode.InternalError, 'replay failed');
+      if (!s.closed) s.protocol.close(s, 'internal', 'replay failed');
     }
-  }
-
-  /** Returns false when the socket is gone or was closed for being too slow. */
-  private write(s: Session, frame: Uint8Array | string): boolean {
-    if (!this.sender.send(s, frame)) return false;
-    this.metrics.delivered.inc();
-    return true;
   }
 }

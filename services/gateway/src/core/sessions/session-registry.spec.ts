@@ -1,10 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { newSession, type Session } from './session';
+import { newSession, type ClientPort, type Session } from './session';
 import { SessionRegistry } from './session-registry';
 
 const session = (userId: string, deviceId = 'd'): Session =>
-  newSession({ userId, deviceId, expiresAt: 0, channels: [], since: null, framesPerSecond: 10 });
+  // The registry never speaks to the client: a port with nothing in it will do.
+  newSession({ userId, deviceId, expiresAt: 0, channels: [], since: null }, {} as ClientPort, 10);
 
 const devicesOf = (r: SessionRegistry, userId: string): string[] => {
   const out: string[] = [];

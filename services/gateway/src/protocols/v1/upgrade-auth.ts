@@ -1,24 +1,28 @@
 import { TokenRejectedError, type JwtVerifier, type VerifiedToken } from '@notify/auth';
 import { DEVICE_ID_PATTERN } from '@notify/protocol';
-
-export interface UpgradeRequest {
-  authorization: string;
-  origin: string;
-  query: string;
-}
-
-type Rejection = {
-  ok: false;
-  status: '400 Bad Request' | '401 Unauthorized' | '403 Forbidden';
-  reason: string;
-};
-
-export type UpgradeDecision =
-  { ok: true; token: VerifiedToken; deviceId: string; since: number | null } | Rejection;
+import type {
+  UpgradeDecision,
+  UpgradeRejection as Rejection,
+  UpgradeRequest,
+} from '../../core/protocol-adapter';
 
 /** What can be decided without the token: Origin allow-list, device id, resume point. */
 type RequestCheck =
   { ok: true; bearer: string | undefined; deviceId: string; since: number | null } | Rejection;
+
+const accepted = (
+  token: VerifiedToken,
+  check: { deviceId: string; since: number | null },
+): UpgradeDecision => ({
+  ok: true,
+  fields: {
+    userId: token.userId,
+    deviceId: check.deviceId,
+    expiresAt: token.expiresAt,
+    channels: token.channels,
+    since: check.since,
+  },
+});
 
 function checkRequest(req: UpgradeRequest, allowedOrigins: readonly string[]): RequestCheck {
   if (allowedOrigins.length > 0 && req.origin && !allowedOrigins.includes(req.origin)) {
@@ -60,12 +64,7 @@ export function authorizeUpgradeSync(
   const check = checkRequest(req, allowedOrigins);
   if (!check.ok) return check;
   try {
-    return {
-      ok: true,
-      token: verifier.verifySync(check.bearer),
-      deviceId: check.deviceId,
-      since: check.since,
-    };
+    return accepted(verifier.verifySync(check.bearer), check);
   } catch (err) {
     return rejectToken(err);
   }
@@ -80,12 +79,7 @@ export async function authorizeUpgrade(
   const check = checkRequest(req, allowedOrigins);
   if (!check.ok) return check;
   try {
-    return {
-      ok: true,
-      token: await verifier.verify(check.bearer),
-      deviceId: check.deviceId,
-      since: check.since,
-    };
+    return accepted(await verifier.verify(check.bearer), check);
   } catch (err) {
     return rejectToken(err);
   }

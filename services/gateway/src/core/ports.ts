@@ -1,0 +1,80 @@
+import type { NotificationPayload } from '@notify/protocol';
+import type { StoredChannelMessage } from '@notify/store';
+
+/**
+ * The interfaces through which the core reaches out. The core knows no socket library and no wire
+ * format: a protocol adapter turns these calls into its own frames and close codes, the broker
+ * implements the bindings and the read-state broadcast.
+ */
+
+/** Why the core refuses a client's request; the connection stays. */
+export type RefusalKind = 'bad_request' | 'forbidden' | 'not_found' | 'rate_limited' | 'internal';
+
+export interface Refusal {
+  readonly kind: RefusalKind;
+  readonly message: string;
+  /** The client's request reference, echoed so it can match the refusal to its request. */
+  readonly ref?: string;
+}
+
+/** Why a connection is closed by the server; each protocol maps a reason to its close code. */
+export type CloseReason =
+  'going-away' | 'too-big' | 'internal' | 'token-expired' | 'forbidden' | 'slow-consumer' | 'rate-limited';
+
+export interface ReadyInfo {
+  connectionId: string;
+  node: string;
+  lastSeq: number;
+  unread: number;
+}
+
+/** A change of the user's read state, as every device of the user hears it. */
+export interface ReadChange {
+  ids: string[];
+  unread: number;
+  /** The user's newest seq when `unread` was counted. */
+  asOfSeq: number;
+}
+
+export interface SubscribedInfo {
+  channel: string;
+  offset: number;
+  /** Set when the subscriber gave a resume point: whether everything after it was still in history. */
+  recovered?: boolean;
+}
+
+export interface HistoryPage {
+  items: NotificationPayload[];
+  nextBefore: number | null;
+}
+
+/**
+ * Publishes a channel's messages to every local connection that joined it, once per message per
+ * node whatever the number of subscribers. One per protocol.
+ */
+export interface ChannelOutput {
+  /** `body` is the delivery message as ingest published it. */
+  publishLive(channel: string, body: Uint8Array): void;
+  publishStored(channel: string, m: StoredChannelMessage): void;
+}
+
+/**
+ * The broker bindings the core needs: a user's or channel's messages reach this node only while
+ * bound. Users are held once per node (the session registry counts their sockets); channels are
+ * counted by the broker side.
+ */
+export interface Bindings {
+  /** At a user's first socket on the node; resolves once bound. */
+  holdUser(userId: string): Promise<void>;
+  /** For the user's later sockets: resolves once the first socket's bind is made. */
+  userBound(userId: string): Promise<void>;
+  /** After the user's last socket on the node. */
+  unholdUser(userId: string): void;
+  acquireChannel(channel: string): Promise<void>;
+  releaseChannel(channel: string): void;
+}
+
+/** Sends a read-state change to the user's sockets on the other nodes. */
+export interface ReadBroadcast {
+  publishRead(userId: string, version: number, change: ReadChange): Promise<void>;
+}

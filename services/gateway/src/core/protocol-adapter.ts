@@ -1,0 +1,46 @@
+import type { ClientPort, Session, SessionFields } from './sessions/session';
+
+/** What the transport copied out of an upgrade request (valid only while it is handled). */
+export interface UpgradeRequest {
+  authorization: string;
+  origin: string;
+  query: string;
+}
+
+export interface UpgradeRejection {
+  ok: false;
+  status: '400 Bad Request' | '401 Unauthorized' | '403 Forbidden';
+  reason: string;
+}
+
+export type UpgradeDecision = { ok: true; fields: SessionFields } | UpgradeRejection;
+
+/**
+ * A wire protocol: decides upgrades, turns client bytes into core calls, and the core's calls
+ * (ClientPort) into its frames. The transport serves one per endpoint; the core never sees one but
+ * through ClientPort.
+ */
+export interface ProtocolAdapter extends ClientPort {
+  /** True when `authorizeSync` can decide every upgrade (no key to fetch). */
+  readonly synchronous: boolean;
+  authorizeSync(req: UpgradeRequest): UpgradeDecision;
+  authorize(req: UpgradeRequest): Promise<UpgradeDecision>;
+  /** One client frame, already admitted (size and rate) by the core. */
+  message(s: Session, bytes: ArrayBuffer): void;
+}
+
+/**
+ * The byte-level side of connections, implemented by the transport for protocol adapters (the core
+ * itself never calls it). Groups are the transport's native fan-out: one publish reaches every
+ * connection that joined.
+ */
+export interface Wire {
+  /** Returns false when the connection is gone or was closed for being too slow. */
+  send(s: Session, frame: string | Uint8Array): boolean;
+  /** Sends `frame`, then closes: the frame is written before the close. */
+  sendAndEnd(s: Session, frame: string, code: number, reason: string): void;
+  end(s: Session, code: number, reason: string): void;
+  join(s: Session, group: string): void;
+  leave(s: Session, group: string): void;
+  publish(group: string, frame: string | Uint8Array): void;
+}
