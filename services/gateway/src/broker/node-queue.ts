@@ -1,26 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { assertDeliveryExchange, bindQueueBatch, connectAmqp, Topology } from '@notify/amqp';
+import { assertDeliveryExchange, connectAmqp, Topology } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
+import { BindBatcher } from './bind-batcher';
 
 /** A node queue no consumer has touched for this long is deleted by the broker (node died). */
 const QUEUE_EXPIRES_MS = 30_000;
 /** Bounds what piles up for a stalled node; the store is the source of truth for anything dropped. */
 const QUEUE_MAX_LENGTH = 200_000;
-/**
- * Binds are sent in batches of at most this many keys, each closed by one RPC (bind-batch.ts): the
- * size caps how long the first socket of a batch waits for the last key's bind.
- */
-const BIND_BATCH_MAX = 100;
 /** Pause before a binding change that failed is tried again (after the channel is back). */
 const RETRY_MS = 200;
-
-interface PendingBind {
-  key: string;
-  resolve(): void;
-  reject(err: unknown): void;
-}
 
 /** A key being bound or unbound, or lingering after its last release. */
 interface KeyState {
@@ -83,7 +73,7 @@ export class NodeQueue {
   private channel: ChannelWrapper | null = null;
   /** The channel the last setup ran on: binds go to it directly, in batches (bind-batch.ts). */
   private raw: ConfirmChannel | null = null;
-  private pendingBinds: PendingBind[] = [];
+  private readonly binds: BindBatcher;
   private setupsDone = 0;
   /** Held keys in the steady state, which have no entry in `keys`. */
   private settledHeld = 0;
@@ -99,6 +89,7 @@ export class NodeQueue {
     this.declared = new Promise((resolve) => (this.markDeclared = resolve));
     // Unique per process: a restarted node must not inherit a dead one's bindings.
     this.queueName = `notify.gateway.${options.nodeId}.${randomBytes(4).toString('hex')}`;
+    this.binds = new BindBatcher(this.queueName, () => this.raw);
   }
 
   get connected(): boolean {
@@ -144,7 +135,7 @@ export class NodeQueue {
     const wantedKeys = [...this.keys].filter(([, s]) => typeof s === 'number' || wanted(s));
     const held: string[] = [];
     for (const key of this.consumer?.heldKeys() ?? []) if (!this.keys.has(key)) held.push(key);
-    await Promise.all(this.sendBinds(channel, [...wantedKeys.map(([key]) => key), ...held]));
+    await Promise.all(this.binds.send(channel, [...wantedKeys.map(([key]) => key), ...held]));
     for (const [key, state] of wantedKeys) {
       if (typeof state === 'number') continue;
       state.bound = true;
@@ -240,7 +231,7 @@ export class NodeQueue {
         const want = wanted(state);
         if (want === state.bound) break;
         try {
-          if (want) await this.bind(key);
+          if (want) await this.binds.bind(key);
           // On the raw channel: the wrapper's unbind does nothing while disconnected, which would
           // record an unbind the broker never saw (the queue and its bindings outlive a connection).
           else await this.raw?.unbindQueue(this.queueName, Topology.gatewayExchange, key);
@@ -269,48 +260,6 @@ export class NodeQueue {
     if (!state.held) return void this.keys.set(key, state.refs);
     this.keys.delete(key);
     this.settledHeld++;
-  }
-
-  /** Resolves once `key` is bound; keys asked for in one loop turn share one round trip. */
-  private bind(key: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      // A burst of upgrades opens its sockets over several callbacks of one loop turn.
-      if (this.pendingBinds.push({ key, resolve, reject }) === 1) setImmediate(() => this.flushBinds());
-    });
-  }
-
-  private flushBinds(): void {
-    const pending = this.pendingBinds;
-    this.pendingBinds = [];
-    if (!this.raw) {
-      const err = new Error('node queue channel not set up');
-      for (const b of pending) b.reject(err);
-      return;
-    }
-    this.sendBinds(
-      this.raw,
-      pending.map((b) => b.key),
-    ).forEach((sent, n) => {
-      const batch = pending.slice(n * BIND_BATCH_MAX, (n + 1) * BIND_BATCH_MAX);
-      sent.then(
-        () => batch.forEach((b) => b.resolve()),
-        (err: unknown) => batch.forEach((b) => b.reject(err)),
-      );
-    });
-  }
-
-  /**
-   * Sends binds for `keys` in batches of BIND_BATCH_MAX, all at once: their frames reach the broker in
-   * order, so each batch's closing RPC answers for its own keys, and the broker never idles between
-   * batches while this process is busy with upgrades. One promise per batch, in order.
-   */
-  private sendBinds(channel: ConfirmChannel, keys: readonly string[]): Promise<void>[] {
-    const sent: Promise<void>[] = [];
-    for (let i = 0; i < keys.length; i += BIND_BATCH_MAX)
-      sent.push(
-        bindQueueBatch(channel, this.queueName, Topology.gatewayExchange, keys.slice(i, i + BIND_BATCH_MAX)),
-      );
-    return sent;
   }
 
   /** Publishes to notify.delivery (read-state broadcasts); resolves once written to the broker. */
