@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { assertDeliveryExchange, bindQueueBatch, connectAmqp, Topology } from '@notify/amqp';
+import type { AmqpConnectionOptions } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 
 /** A node queue no consumer has touched for this long is deleted by the broker (node died). */
@@ -54,6 +55,8 @@ export interface NodeQueueOptions {
   onResync(): void;
   /** Every key taken with `hold` and not yet given back with `unhold`. */
   heldKeys(): Iterable<string>;
+  /** Opens the reconnecting connection; connectAmqp unless a spec hands in a fake broker. */
+  connect?: (options: AmqpConnectionOptions) => AmqpConnectionManager;
 }
 
 /**
@@ -107,7 +110,7 @@ export class NodeQueue {
   }
 
   async start(): Promise<void> {
-    this.connection = connectAmqp({
+    this.connection = (this.options.connect ?? connectAmqp)({
       url: this.options.amqpUrl,
       connectionName: `notify-gateway ${this.options.nodeId}`,
     });
