@@ -8,3 +8,4 @@ export * from './raw-socket';
 export * from './haproxy';
 export * from './broker-restart';
 export * from './validation-corpus';
+export * from './fake-amqp';

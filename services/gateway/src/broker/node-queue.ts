@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { assertDeliveryExchange, connectAmqp, Topology } from '@notify/amqp';
+import { assertDeliveryExchange, connectAmqp, Topology, type AmqpConnectionOptions } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 import { BindBatcher } from './bind-batcher';
 
@@ -39,6 +39,8 @@ export interface NodeQueueOptions {
   nodeId: string;
   unbindLingerMs: number;
   log: JsonLogger;
+  /** Opens the reconnecting connection; connectAmqp unless a spec hands in a fake broker. */
+  connect?: (options: AmqpConnectionOptions) => AmqpConnectionManager;
 }
 
 /** Where the queue's messages go, given at `start` (the consumer is built on the queue's bindings). */
@@ -104,7 +106,7 @@ export class NodeQueue {
 
   async start(consumer: NodeQueueConsumer): Promise<void> {
     this.consumer = consumer;
-    this.connection = connectAmqp({
+    this.connection = (this.options.connect ?? connectAmqp)({
       url: this.options.amqpUrl,
       connectionName: `notify-gateway ${this.options.nodeId}`,
     });
