@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The test command: builds, lints, then runs every compiled spec (units beside the code) and every
-// test under test/ (integration and end-to-end, against the real RabbitMQ and PostgreSQL).
+// test under test/ (static checks of the repository's files; integration and end-to-end, against the
+// real RabbitMQ and PostgreSQL).
 // Usage: node scripts/run-tests.mjs [--no-lint] [--only <substring>]
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';

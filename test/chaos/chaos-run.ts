@@ -2,7 +2,9 @@
  * The chaos run (issue 3): 3 gateway nodes behind HAProxy, simulated devices of many users, producers
  * over HTTP and AMQP with retries, and during the producing phase: two gateway SIGKILLs, one RabbitMQ
  * restart, one ingest SIGKILL, and random client connections cut. Afterwards it checks the delivery
- * guarantees of DESIGN.md section 2 from the devices' side and from the store, and returns a report.
+ * guarantees (nothing acknowledged is lost; per connection strictly increasing seqs with no gap and no
+ * duplicate; cumulative acks; redelivery of what was not acked; see docs/reliability.md) from the
+ * devices' side and from the store, and returns a report.
  *
  * Everything is bounded in count and time, and all traffic stays on 127.0.0.1.
  * Used by test/chaos/chaos-small.test.ts (the small run of `npm test`) and scripts/chaos.mjs (`npm run chaos`).

@@ -1,7 +1,7 @@
 /**
  * Every environment variable the services read. Configuration is environment-only, so anything a
  * deployment manifest or compose file sets outside this list is a typo or a stale name.
- * test/integration/deploy-manifests.test.ts keeps it in step with the code under services/ and libs/.
+ * test/static/configuration-variables.test.ts keeps it in step with the code under services/ and libs/.
  */
 export const KNOWN_CONFIG_VARIABLES = [
   // Both services

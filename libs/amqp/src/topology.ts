@@ -1,6 +1,6 @@
 import type { Channel, ConfirmChannel } from 'amqplib';
 
-/** Names fixed by the AMQP contract (DESIGN §5). */
+/** Names fixed by the AMQP contract (docs/protocol.md, "AMQP"): producers and gateways rely on them. */
 export const Topology = {
   ingestExchange: 'notify.ingest',
   ingestQueue: 'notify.ingest',

@@ -25,7 +25,10 @@ const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', '
 /** Shared by every token without grants: each session holds its grants for as long as it lives. */
 const NO_CHANNELS: readonly string[] = Object.freeze([]);
 
-/** Verifies client tokens (DESIGN §6): `sub` = userId, `exp` required, optional `channels`. */
+/**
+ * Verifies client tokens (docs/protocol.md, "WebSocket"): `sub` = userId, `exp` required, optional
+ * `channels`.
+ */
 export class JwtVerifier {
   private readonly secret: Uint8Array | null;
   private readonly jwks: JWTVerifyGetKey | null;

@@ -1,5 +1,3 @@
-import type { KeyValueStorage } from './storage.js';
-
 /** A WebSocket as both the browser's and the `ws` package's implement it (the parts the SDK uses). */
 export interface WebSocketLike {
   readonly readyState: number;
@@ -14,6 +12,17 @@ export interface WebSocketLike {
 
 /** `WebSocket` in browsers (the default), `import WebSocket from 'ws'` in Node. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/**
+ * Where the SDK keeps the device id and the last seq: `localStorage` has this shape. Declared here, with
+ * the other shapes of the host, so that storage.ts (which reads `host`) and this file do not import
+ * each other.
+ */
+export interface KeyValueStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem?(key: string): void;
+}
 
 /**
  * The few globals the SDK touches, typed here so that it compiles with neither DOM nor Node types

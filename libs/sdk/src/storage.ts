@@ -1,11 +1,6 @@
-import { host } from './host.js';
+import { host, type KeyValueStorage } from './host.js';
 
-/** Where the SDK keeps the device id and the last seq: `localStorage` has this shape. */
-export interface KeyValueStorage {
-  getItem(key: string): string | null;
-  setItem(key: string, value: string): void;
-  removeItem?(key: string): void;
-}
+export type { KeyValueStorage } from './host.js';
 
 /** Forgets everything when the process ends: the default outside browsers. */
 export class MemoryStorage implements KeyValueStorage {

@@ -1,0 +1,166 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CONFIG_DEFAULTS } from '../support/config-variables';
+import { durationMs, exists, isRecord, obj, portVariable, serviceOf, str, stringList } from './helpers';
+import {
+  composeApps,
+  composeCommand,
+  composeEnv,
+  composePorts,
+  composeService,
+  composeServices,
+} from './docker-files';
+import { checkHaproxyConfig, directive, haproxyCfg, type HaproxySection } from './haproxy-config';
+
+describe('docker-compose.yml', () => {
+  it('runs RabbitMQ and PostgreSQL with health checks, published on loopback at the ports the tests use', () => {
+    const expected: Record<string, number[]> = { rabbitmq: [5672, 15672], postgres: [5432] };
+    for (const [name, ports] of Object.entries(expected)) {
+      const service = composeService(name);
+      const test = stringList(obj(service.healthcheck, `${name}.healthcheck`).test, `${name} healthcheck`);
+      assert.ok(test[0] === 'CMD' || test[0] === 'CMD-SHELL', `${name} healthcheck test`);
+      const published = composePorts(service, name);
+      for (const port of ports) {
+        const p = published.find((x) => x.target === port);
+        assert.ok(p, `${name} should publish ${port}`);
+        assert.equal(p.published, port, `${name}: ${port} on the host, where the tests and defaults look`);
+        assert.equal(p.hostIp, '127.0.0.1', `${name}: ${port} only on loopback (guest / trust auth)`);
+      }
+    }
+    assert.match(String(composeService('rabbitmq').image), /^rabbitmq:3\.13-management/);
+    assert.match(String(composeService('postgres').image), /^postgres:16/);
+    const pg = composeEnv(composeService('postgres'), 'postgres');
+    assert.equal(pg.POSTGRES_DB, 'notify');
+  });
+
+  it('services that need RabbitMQ or PostgreSQL wait until they are healthy', () => {
+    let dependants = 0;
+    for (const [name, value] of Object.entries(composeServices())) {
+      const dependsOn = obj(value, name).depends_on;
+      if (dependsOn === undefined) continue;
+      const entries: [string, unknown][] = Array.isArray(dependsOn)
+        ? dependsOn.map((d: unknown) => [str(d, `${name}.depends_on`), undefined])
+        : Object.entries(obj(dependsOn, `${name}.depends_on`));
+      for (const [dep, spec] of entries) {
+        assert.ok(dep in composeServices(), `${name} depends on unknown service ${dep}`);
+        const condition = isRecord(spec) ? spec.condition : undefined;
+        if (dep === 'rabbitmq' || dep === 'postgres') {
+          dependants++;
+          assert.equal(condition, 'service_healthy', `${name} should wait for ${dep} to be healthy`);
+        }
+        if (condition === 'service_healthy') {
+          assert.ok(
+            composeService(dep).healthcheck,
+            `${name} waits for ${dep} to be healthy, but it has no healthcheck`,
+          );
+        }
+      }
+    }
+    assert.ok(dependants >= 6, 'ingest and both gateways should depend on rabbitmq and postgres');
+  });
+
+  it('connection URLs point at compose services, on the ports those services listen on', () => {
+    const listens: Record<string, number> = { rabbitmq: 5672, postgres: 5432 };
+    let urls = 0;
+    for (const name of Object.keys(composeServices())) {
+      for (const [key, value] of Object.entries(composeEnv(composeService(name), name))) {
+        if (!/^(amqps?|postgres(ql)?):\/\//.test(value)) continue;
+        urls++;
+        const url = new URL(value);
+        assert.ok(
+          url.hostname in composeServices(),
+          `${name} ${key}: ${url.hostname} is not a compose service`,
+        );
+        assert.equal(Number(url.port), listens[url.hostname], `${name} ${key}: port`);
+      }
+    }
+    assert.ok(urls >= 2);
+  });
+
+  it('runs ingest and two gateways with distinct node ids, on the ports they listen on', () => {
+    const ingest = composeApps('ingest');
+    const gateways = composeApps('gateway');
+    assert.equal(ingest.length, 1, 'one ingest');
+    assert.ok(gateways.length >= 2, 'at least two gateways');
+    const nodeIds = new Set<string>();
+    for (const name of [...ingest, ...gateways]) {
+      const service = composeService(name);
+      const env = composeEnv(service, name);
+      const kind = serviceOf(composeCommand(name)) ?? 'ingest';
+      const nodeId = env.NOTIFY_NODE_ID;
+      assert.ok(nodeId, `${name} should set NOTIFY_NODE_ID`);
+      assert.ok(!nodeIds.has(nodeId), `NOTIFY_NODE_ID ${nodeId} is used twice`);
+      nodeIds.add(nodeId);
+      const port = Number(env[portVariable(kind)] ?? CONFIG_DEFAULTS[portVariable(kind)]);
+      assert.ok(
+        composePorts(service, name).some((p) => p.target === port),
+        `${name} listens on ${port}, which it should publish`,
+      );
+      const health = stringList(
+        obj(service.healthcheck, `${name}.healthcheck`).test,
+        `${name} healthcheck`,
+      ).join(' ');
+      assert.ok(health.includes(`:${port}/readyz`), `${name}'s healthcheck should ask :${port}/readyz`);
+    }
+    const gatewayEnv = composeEnv(composeService(gateways[0] ?? ''), 'gateway');
+    const drainMs = Number(gatewayEnv.NOTIFY_DRAIN_MS ?? CONFIG_DEFAULTS.NOTIFY_DRAIN_MS);
+    for (const name of gateways) {
+      const grace = composeService(name).stop_grace_period;
+      assert.ok(
+        typeof grace === 'string' && durationMs(grace, 's') > drainMs,
+        `${name}: stop_grace_period should exceed NOTIFY_DRAIN_MS (${drainMs} ms), or Docker kills it mid-drain`,
+      );
+    }
+  });
+
+  it('gives the gateways a JWT secret the gateway accepts (32 characters or more)', () => {
+    for (const name of composeApps('gateway')) {
+      const value = composeEnv(composeService(name), name).NOTIFY_JWT_SECRET;
+      assert.ok(value, `${name}: NODE_ENV=production makes NOTIFY_JWT_SECRET required`);
+      const fallback = /^\$\{\w+:?-(.*)\}$/.exec(value)?.[1] ?? value;
+      assert.ok(
+        fallback.length >= 32,
+        `${name}: NOTIFY_JWT_SECRET "${fallback}" is shorter than 32 characters`,
+      );
+    }
+  });
+
+  it('no two services publish the same host port', () => {
+    const seen = new Map<number, string>();
+    for (const name of Object.keys(composeServices())) {
+      for (const p of composePorts(composeService(name), name)) {
+        assert.ok(!seen.has(p.published), `host port ${p.published}: ${seen.get(p.published)} and ${name}`);
+        seen.set(p.published, name);
+      }
+    }
+    assert.equal(seen.get(8081), 'gateway-2');
+  });
+
+  it('HAProxy gets its config from the repository and balances across every gateway', () => {
+    const lbs = Object.keys(composeServices()).filter((n) =>
+      String(composeService(n).image).startsWith('haproxy:'),
+    );
+    assert.equal(lbs.length, 1, 'one haproxy service');
+    const lb = composeService(lbs[0] ?? '');
+    const mounts = stringList(lb.volumes, 'haproxy volumes').map((v) => v.split(':'));
+    const cfg = mounts.find(([, target]) => target === '/usr/local/etc/haproxy/haproxy.cfg');
+    assert.ok(cfg, 'the config must be mounted where the image looks for it');
+    assert.equal(cfg[0], './deploy/haproxy/haproxy.cfg');
+    assert.ok(exists(cfg[0] ?? ''), `${cfg[0]} should exist`);
+
+    const backend = checkHaproxyConfig(haproxyCfg(), 'haproxy.cfg');
+    const servers = backend.lines.filter((l) => l.startsWith('server ')).map((l) => l.split(' ')[2] ?? '');
+    const expected = composeApps('gateway').map((name) => {
+      const env = composeEnv(composeService(name), name);
+      return `${name}:${env.NOTIFY_GATEWAY_PORT ?? CONFIG_DEFAULTS.NOTIFY_GATEWAY_PORT}`;
+    });
+    assert.deepEqual(servers.sort(), expected.sort(), 'haproxy.cfg servers should be the compose gateways');
+
+    const frontend = haproxyCfg().find((s) => s.header.startsWith('frontend '));
+    const bindPort = Number(/:(\d+)\b/.exec(directive(frontend as HaproxySection, 'bind') ?? '')?.[1]);
+    assert.ok(
+      composePorts(lb, 'haproxy').some((p) => p.target === bindPort && p.published === 8000),
+      `haproxy listens on ${bindPort}; compose should publish it as 8000`,
+    );
+  });
+});
