@@ -7,9 +7,8 @@
 // Usage: node scripts/check-layers.mjs [--root <dir>] [--allow-unknown-folders]
 //   --root                   the tree to check (default: this repository); its tsconfig.json `paths`
 //                            give the @notify/* aliases.
-//   --allow-unknown-folders  files in a folder no table names are not reported. Only while the gateway
-//                            moves from its old folders (ws/, delivery/, session/, channels/) into the
-//                            layers below; `npm run lint` passes it until then.
+//   --allow-unknown-folders  files in a folder no table names are not reported (for a move between
+//                            folders in progress; `npm run lint` does not pass it).
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
