@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Prometheus metrics of one gateway node (DESIGN §7). Counters are cheap enough for the hot path. */
+/** Prometheus metrics of one gateway node, served at /metrics. Counters are cheap enough for the hot path. */
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({

@@ -1,5 +1,5 @@
 /**
- * Channel authorization (DESIGN §6): anyone may read `public.*`; otherwise the token's `channels`
+ * Channel authorization (docs/protocol.md): anyone may read `public.*`; otherwise the token's `channels`
  * claim must name the channel exactly or grant a prefix with `prefix.*`, which covers every channel
  * below that prefix (`team.*` allows `team.42` and `team.42.ops`, not `team`).
  */
