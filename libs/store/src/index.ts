@@ -5,6 +5,7 @@ export * from './notification-records';
 export * from './notifications.repository';
 export * from './cursors.repository';
 export * from './transactions';
+export * from './store-unavailable';
 export * from './ping';
 export * from './inbox.repository';
 export * from './retention';

@@ -2,8 +2,8 @@ import { Controller, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { JsonLogger } from '@notify/logging';
+import { StoreUnavailableError } from '@notify/store';
 import { IngestConfig } from '../config/ingest.config';
-import { isTransientStoreError } from '../infrastructure/transient-errors';
 import { PublishChannelMessageUseCase } from '../channels/publish-channel-message.use-case';
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
 import { IngestMetrics } from '../metrics/ingest-metrics';
@@ -65,7 +65,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       try {
         await this.commit(parsed, key);
       } catch (err) {
-        if (!isTransientStoreError(err)) {
+        if (!(err instanceof StoreUnavailableError)) {
           this.log.error('message refused after an unexpected error', { error: err });
           return this.refuse(
             message,

@@ -1,6 +1,5 @@
-import type { BatcherOptions } from '@notify/store';
+import { StoreUnavailableError, type BatcherOptions } from '@notify/store';
 import type { IngestMetrics } from '../metrics/ingest-metrics';
-import { isTransientStoreError } from './transient-errors';
 
 /**
  * How ingest batches its writes to PostgreSQL. Two transactions in flight keep one committing (WAL
@@ -11,7 +10,7 @@ export function storeGroupCommit(metrics: IngestMetrics, kind: 'notification' | 
   return {
     maxItems: 500,
     maxInFlight: 2,
-    isTransient: isTransientStoreError,
+    isTransient: (err) => err instanceof StoreUnavailableError,
     onWrite: (n) => metrics.storeBatchItems.observe({ kind }, n),
   };
 }
