@@ -11,3 +11,4 @@ export * from './inbox.repository';
 export * from './retention';
 export * from './channels.repository';
 export * from './batcher';
+export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
