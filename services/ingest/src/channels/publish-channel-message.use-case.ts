@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Batcher, ChannelsRepository, type ChannelAppendResult, type NewChannelMessage } from '@notify/store';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
-import { DeliveryPublisher } from '../notifications/delivery.publisher';
+import { DeliveryPublisher } from '../delivery/delivery.publisher';
 
 export interface AcceptedChannelMessage {
   id: string;

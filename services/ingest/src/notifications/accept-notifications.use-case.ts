@@ -9,7 +9,7 @@ import {
 } from '@notify/store';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
-import { DeliveryPublisher } from './delivery.publisher';
+import { DeliveryPublisher } from '../delivery/delivery.publisher';
 
 export interface AcceptedNotification {
   userId: string;

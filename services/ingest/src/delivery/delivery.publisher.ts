@@ -14,16 +14,16 @@ interface DeliveryMessage {
   headers: Record<string, string | number>;
 }
 
+/** Unconfirmed deliveries kept for another try; past this the oldest go (the store still has them). */
+const MAX_PENDING = 100_000;
+const RETRY_INTERVAL_MS = 5_000;
+
 /**
  * Routes committed events to the gateways that need them on notify.delivery: `user.<id>` for
  * notifications, `channel.<name>` for channel messages. The body is the client frame, ready to send.
  * Node queues are transient and the database is the source of truth for replay, so these messages
  * are not persistent.
  */
-/** Unconfirmed deliveries kept for another try; past this the oldest go (the store still has them). */
-const MAX_PENDING = 100_000;
-const RETRY_INTERVAL_MS = 5_000;
-
 @Injectable()
 export class DeliveryPublisher implements OnApplicationShutdown {
   private readonly log = new JsonLogger('ingest', { component: 'delivery' });
