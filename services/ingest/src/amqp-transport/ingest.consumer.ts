@@ -87,24 +87,14 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     parsed: Exclude<ParsedIngestMessage, { kind: 'invalid' }>,
     key: string | undefined,
   ): Promise<void> {
-    const stop = this.metrics.acceptSeconds.startTimer({ transport: 'amqp' });
     if (parsed.kind === 'notification') {
-      const results = await this.accept.execute(parsed.dto, key);
-      const duplicates = results.filter((r) => r.duplicate).length;
-      this.metrics.accepted.inc({ transport: 'amqp', kind: 'notification' }, results.length - duplicates);
-      if (duplicates) this.metrics.duplicates.inc({ transport: 'amqp', kind: 'notification' }, duplicates);
+      await this.accept.execute(parsed.dto, { transport: 'amqp', idempotencyKey: key });
     } else {
-      const result = await this.channels.execute(
-        parsed.channel,
-        parsed.dto.data,
-        key ?? parsed.dto.idempotencyKey,
-      );
-      (result.duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({
+      await this.channels.execute(parsed.channel, parsed.dto.data, {
         transport: 'amqp',
-        kind: 'channel',
+        idempotencyKey: key ?? parsed.dto.idempotencyKey,
       });
     }
-    stop();
   }
 
   /**
