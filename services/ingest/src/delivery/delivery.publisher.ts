@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { Options } from 'amqplib';
 import { channelRoutingKey, DeliveryHeader, DeliveryKind, Topology, userRoutingKey } from '@notify/amqp';
 import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
 import { toPayload, type StoredChannelMessage, type StoredNotification } from '@notify/store';
@@ -12,6 +12,13 @@ interface DeliveryMessage {
   frame: string;
   kind: DeliveryKind;
   headers: Record<string, string | number>;
+}
+
+/** What the publisher needs of the confirm channel (amqp-connection-manager's ChannelWrapper). */
+export interface DeliveryChannel {
+  on(event: 'connect', listener: () => void): unknown;
+  /** Resolves once the broker confirmed the message; rejects when it did not in time. */
+  publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<unknown>;
 }
 
 /** Unconfirmed deliveries kept for another try; past this the oldest go (the store still has them). */
@@ -32,7 +39,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
   private readonly retryTimer: NodeJS.Timeout;
 
   constructor(
-    @Inject(PUBLISH_CHANNEL) private readonly channel: ChannelWrapper,
+    @Inject(PUBLISH_CHANNEL) private readonly channel: DeliveryChannel,
     private readonly metrics: IngestMetrics,
   ) {
     // A connected device would otherwise miss a live notification whose publish failed until the
