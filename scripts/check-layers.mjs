@@ -62,9 +62,21 @@ const SERVICES = {
       broker: ['protocols', 'transport'],
     },
   },
-  // Ingest: no layer table yet, so its files are checked for cycles and the cross-service rule only.
-  // Adding `layers` here (and the other keys as for the gateway) puts its folders under the rules.
-  'services/ingest/src': {},
+  // Ingest: metrics sits above infrastructure because the metrics module samples queue depth through
+  // the broker channel; the use cases (notifications, channels) publish through delivery.
+  'services/ingest/src': {
+    layers: [
+      ['config'],
+      ['infrastructure'],
+      ['metrics'],
+      ['delivery'],
+      ['notifications', 'channels'],
+      ['http', 'amqp-transport', 'health', 'retention'],
+      ['app.module.ts', 'openapi.ts'],
+      ['main.ts', 'openapi.cli.ts'],
+    ],
+    allowed: [],
+  },
 };
 
 // ---------------------------------------------------------------------------------------------------

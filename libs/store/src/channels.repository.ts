@@ -1,10 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Db } from './database';
-import type { Database } from './schema';
-import { IDEMPOTENCY_WINDOW_HOURS } from './notifications.repository';
-import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-batch';
-import { withRetryableTransaction } from './transactions';
+import { appendSequenced, IDEMPOTENCY_WINDOW_HOURS, type SequencedStream } from './sequenced-append';
 
 export interface StoredChannelMessage {
   channel: string;
@@ -56,103 +52,36 @@ const fromRow = (r: MessageRow): StoredChannelMessage => ({
   createdAt: r.created_at,
 });
 
+/** Channel messages numbered per channel: offsets from channel_streams, keys in channel_idempotency_keys. */
+const CHANNEL_STREAM: SequencedStream<NewChannelMessage, ChannelAppendResult, MessageRow> = {
+  tables: { streams: 'channel_streams', events: 'channel_messages', keys: 'channel_idempotency_keys' },
+  columns: { scope: 'channel', number: 'offset', last: 'last_offset', eventId: 'message_id' },
+  fields: [{ name: 'data', type: 'jsonb', value: (m) => JSON.stringify(m.data) }],
+  scopeOf: (m) => m.channel,
+  stored: (item, id, offset, createdAt) => ({
+    id,
+    offset,
+    duplicate: false,
+    message: { channel: item.channel, offset, id, data: item.data, createdAt },
+  }),
+  duplicate: (key, row) => ({
+    id: key.id,
+    offset: key.number,
+    duplicate: true,
+    message: row ? fromRow(row) : null,
+  }),
+};
+
 /** All SQL for channel history. Offsets are allocated like user seqs: gap-free, in commit order. */
 export class ChannelsRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * Stores a batch atomically and returns one result per input, in input order, in one transaction of
-   * two statements (a key lookup, then one that allocates offsets and inserts), like notifications.
-   * Offsets come from one upsert per channel, sorted, so concurrent batches lock in one order; repeats
-   * of an idempotency key inside the batch resolve to its first occurrence.
+   * Stores a batch atomically with each channel's next offsets and returns one result per input, in
+   * input order (see appendSequenced: gapless offsets, idempotency keys for 24 h).
    */
   appendMany(items: readonly NewChannelMessage[]): Promise<ChannelAppendResult[]> {
-    if (items.length === 0) return Promise.resolve([]);
-    return withRetryableTransaction(this.db, async (trx) => {
-      const existing = await this.findByIdempotencyKeys(trx, items);
-      return appendIdempotent(
-        items,
-        (item) => item.channel,
-        existing,
-        (fresh) => this.insertFresh(trx, items, fresh),
-      );
-    });
-  }
-
-  private async insertFresh(
-    trx: Transaction<Database>,
-    items: readonly NewChannelMessage[],
-    fresh: readonly number[],
-  ): Promise<ChannelAppendResult[]> {
-    const { scopes: channels, counts } = rowsPerScope(fresh.map((i) => items[i].channel));
-    const createdAt = new Date();
-    const rows = fresh.map((i) => ({ item: items[i], id: randomUUID() }));
-    const keyed = rows.filter((r) => r.item.idempotencyKey !== undefined);
-    // A concurrent writer of the same key fails this statement with a unique violation (nothing of
-    // it stays); the retry then finds that writer's committed result.
-    const numbered = await sql<{ id: string; offset: number }>`
-      WITH alloc AS (
-        INSERT INTO channel_streams (channel, last_offset)
-        SELECT c, n FROM unnest(${channels}::text[], ${counts}::bigint[]) AS t(c, n)
-        ORDER BY c
-        ON CONFLICT (channel) DO UPDATE SET last_offset = channel_streams.last_offset + EXCLUDED.last_offset
-        RETURNING channel, last_offset
-      ), fresh AS (
-        SELECT r.*, a.last_offset - count(*) OVER w + row_number() OVER (w ORDER BY r.ord) AS "offset"
-        FROM unnest(${rows.map((r) => r.item.channel)}::text[], ${rows.map((r) => r.id)}::uuid[],
-          ${rows.map((r) => JSON.stringify(r.item.data))}::jsonb[]) WITH ORDINALITY AS r(channel, id, data, ord)
-        JOIN alloc a ON a.channel = r.channel
-        WINDOW w AS (PARTITION BY r.channel)
-      ), stored AS (
-        INSERT INTO channel_messages (channel, "offset", id, data, created_at)
-        SELECT channel, "offset", id, data, ${createdAt} FROM fresh
-      ), keys AS (
-        INSERT INTO channel_idempotency_keys (key, channel, message_id, "offset")
-        SELECT k.key, f.channel, f.id, f."offset"
-        FROM unnest(${keyed.map((r) => r.id)}::uuid[], ${keyed.map((r) => r.item.idempotencyKey as string)}::text[]) AS k(id, key)
-        JOIN fresh f ON f.id = k.id
-      )
-      SELECT id, "offset" FROM fresh`.execute(trx);
-    const offsetOf = new Map(numbered.rows.map((r) => [r.id, Number(r.offset)]));
-    return rows.map(({ item, id }) => {
-      const offset = offsetOf.get(id) as number;
-      const message: StoredChannelMessage = { channel: item.channel, offset, id, data: item.data, createdAt };
-      return { id, offset, duplicate: false, message };
-    });
-  }
-
-  private async findByIdempotencyKeys(
-    trx: Transaction<Database>,
-    items: readonly NewChannelMessage[],
-  ): Promise<Map<string, ChannelAppendResult>> {
-    const found = new Map<string, ChannelAppendResult>();
-    const keyed = items.filter((item) => item.idempotencyKey !== undefined);
-    if (keyed.length === 0) return found;
-    const keys = keyed.map((item) => item.idempotencyKey as string);
-    const channels = keyed.map((item) => item.channel);
-    // A key past its window is forgotten (deleted here), so the producer may reuse it.
-    const rows = await sql<
-      { key: string; key_channel: string; message_id: string; key_offset: number } & Partial<MessageRow>
-    >`
-      WITH expired AS (
-        DELETE FROM channel_idempotency_keys
-        WHERE (key, channel) IN (SELECT * FROM unnest(${keys}::text[], ${channels}::text[]))
-          AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
-      )
-      SELECT k.key, k.channel AS key_channel, k.message_id, k."offset" AS key_offset,
-             m.channel, m."offset", m.id, m.data, m.created_at
-      FROM channel_idempotency_keys k LEFT JOIN channel_messages m ON m.id = k.message_id
-      WHERE (k.key, k.channel) IN (SELECT * FROM unnest(${keys}::text[], ${channels}::text[]))
-        AND k.created_at >= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.execute(trx);
-    for (const row of rows.rows) {
-      found.set(idempotencyKeyOf(row.key, row.key_channel), {
-        id: row.message_id,
-        offset: row.key_offset,
-        duplicate: true,
-        message: row.id ? fromRow(row as MessageRow) : null,
-      });
-    }
-    return found;
+    return appendSequenced(this.db, CHANNEL_STREAM, items);
   }
 
   async state(channel: string): Promise<ChannelState> {

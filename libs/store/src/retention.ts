@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './database';
 import { ChannelsRepository, type ChannelHistoryWindow } from './channels.repository';
-import { IDEMPOTENCY_WINDOW_HOURS } from './notifications.repository';
+import { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
 
 /** Any constant works; it only has to be the same in every process that runs retention. */
 const RETENTION_LOCK_KEY = 0x6e6f7469; // "noti"

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { asStoreError } from './store-unavailable';
 
 /** SQLSTATEs after which running the same transaction again is correct and likely to succeed. */
 const RETRYABLE = new Set([
@@ -12,6 +13,10 @@ export function isRetryableSqlError(err: unknown): boolean {
   return RETRYABLE.has((err as { code?: string } | null)?.code ?? '');
 }
 
+/**
+ * Runs `work` in a transaction, again when PostgreSQL says a rerun may succeed (up to 5 attempts).
+ * Throws a StoreUnavailableError when the store cannot be reached.
+ */
 export async function withRetryableTransaction<DB, T>(
   db: Kysely<DB>,
   work: (trx: Transaction<DB>) => Promise<T>,
@@ -20,7 +25,7 @@ export async function withRetryableTransaction<DB, T>(
     try {
       return await db.transaction().execute(work);
     } catch (err) {
-      if (attempt >= MAX_ATTEMPTS || !isRetryableSqlError(err)) throw err;
+      if (attempt >= MAX_ATTEMPTS || !isRetryableSqlError(err)) throw asStoreError(err);
     }
   }
 }

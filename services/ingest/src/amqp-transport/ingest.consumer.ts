@@ -3,16 +3,13 @@ import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { JsonLogger } from '@notify/logging';
 import { IngestConfig } from '../config/ingest.config';
-import { isTransientStoreError } from '../infrastructure/transient-errors';
 import { PublishChannelMessageUseCase } from '../channels/publish-channel-message.use-case';
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { DeadLetterPublisher } from './dead-letter.publisher';
+import { backoff, nextStep, type StoreOutcome } from './ingest-decision';
 import { parseIngestMessage, type ParsedIngestMessage } from './ingest-message';
 import { INGEST_PATTERN } from './plain-json.deserializer';
-
-const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5_000;
 
 /**
  * AMQP transport for notify.ingest, with manual acks: a message is acked only after its commit (or
@@ -59,52 +56,45 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       message.content.length,
       this.config.bodyLimitBytes,
     );
-    if (parsed.kind === 'invalid') return this.refuse(message, channel, parsed.reason);
     const key = (message.properties.messageId as string | undefined) || undefined;
-    for (let attempt = 0; !this.draining; attempt++) {
-      try {
-        await this.commit(parsed, key);
-      } catch (err) {
-        if (!isTransientStoreError(err)) {
-          this.log.error('message refused after an unexpected error', { error: err });
-          return this.refuse(
-            message,
-            channel,
-            `internal error: ${err instanceof Error ? err.message : String(err)}`,
-          );
-        }
-        this.metrics.storeRetries.inc();
-        this.log.warn('store unavailable; retrying', { attempt, error: err });
-        await sleep(backoff(attempt));
-        continue;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = parsed.kind === 'invalid' || this.draining ? null : await this.store(parsed, key);
+      const step = nextStep(parsed, outcome, attempt, this.draining);
+      switch (step.do) {
+        case 'ack':
+          return this.ack(channel, message);
+        case 'leave':
+          return;
+        case 'dead-letter':
+          if (step.unexpected !== undefined)
+            this.log.error('message refused after an unexpected error', { error: step.unexpected });
+          return this.refuse(message, channel, step.reason);
+        case 'retry':
+          this.metrics.storeRetries.inc();
+          this.log.warn('store unavailable; retrying', { attempt, error: step.error });
+          await sleep(step.afterMs);
       }
-      return this.ack(channel, message);
     }
   }
 
-  /** Stores and routes one valid message; throws what the store or broker threw. */
-  private async commit(
+  /** Stores and routes one valid message; reports what the store or broker threw. */
+  private async store(
     parsed: Exclude<ParsedIngestMessage, { kind: 'invalid' }>,
     key: string | undefined,
-  ): Promise<void> {
-    const stop = this.metrics.acceptSeconds.startTimer({ transport: 'amqp' });
-    if (parsed.kind === 'notification') {
-      const results = await this.accept.execute(parsed.dto, key);
-      const duplicates = results.filter((r) => r.duplicate).length;
-      this.metrics.accepted.inc({ transport: 'amqp', kind: 'notification' }, results.length - duplicates);
-      if (duplicates) this.metrics.duplicates.inc({ transport: 'amqp', kind: 'notification' }, duplicates);
-    } else {
-      const result = await this.channels.execute(
-        parsed.channel,
-        parsed.dto.data,
-        key ?? parsed.dto.idempotencyKey,
-      );
-      (result.duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({
-        transport: 'amqp',
-        kind: 'channel',
-      });
+  ): Promise<StoreOutcome> {
+    try {
+      if (parsed.kind === 'notification') {
+        await this.accept.execute(parsed.dto, { transport: 'amqp', idempotencyKey: key });
+      } else {
+        await this.channels.execute(parsed.channel, parsed.dto.data, {
+          transport: 'amqp',
+          idempotencyKey: key ?? parsed.dto.idempotencyKey,
+        });
+      }
+      return { stored: true };
+    } catch (error) {
+      return { stored: false, error };
     }
-    stop();
   }
 
   /**
@@ -140,5 +130,4 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   }
 }
 
-const backoff = (attempt: number): number => Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** attempt);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -8,8 +8,8 @@ import type { ConsumerDeserializer, IncomingEvent } from '@nestjs/microservices'
 export const INGEST_PATTERN = { queue: 'notify.ingest' } as const;
 
 /**
- * Producers publish plain JSON (DESIGN §5), not Nest's `{pattern, data}` envelope: the whole body is
- * the event's data. Having no `id` makes Nest treat it as an event (no reply).
+ * Producers publish plain JSON (the AMQP contract in docs/protocol.md), not Nest's `{pattern, data}`
+ * envelope: the whole body is the event's data. Having no `id` makes Nest treat it as an event (no reply).
  */
 export class PlainJsonDeserializer implements ConsumerDeserializer {
   deserialize(value: unknown): IncomingEvent {

@@ -1,7 +1,6 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ChannelMessageDto } from '@notify/contracts';
-import { IngestMetrics } from '../metrics/ingest-metrics';
 import { ChannelNamePipe } from './channel-name.pipe';
 import {
   PublishChannelMessageUseCase,
@@ -12,10 +11,7 @@ import {
 @ApiBearerAuth()
 @Controller('v1/channels')
 export class ChannelsController {
-  constructor(
-    private readonly publish: PublishChannelMessageUseCase,
-    private readonly metrics: IngestMetrics,
-  ) {}
+  constructor(private readonly publish: PublishChannelMessageUseCase) {}
 
   @Post(':channel/messages')
   @HttpCode(202)
@@ -27,10 +23,10 @@ export class ChannelsController {
     @Param('channel', new ChannelNamePipe()) channel: string,
     @Body() dto: ChannelMessageDto,
   ): Promise<Omit<AcceptedChannelMessage, 'duplicate'>> {
-    const stop = this.metrics.acceptSeconds.startTimer({ transport: 'http' });
-    const { id, offset, duplicate } = await this.publish.execute(channel, dto.data, dto.idempotencyKey);
-    stop();
-    (duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({ transport: 'http', kind: 'channel' });
+    const { id, offset } = await this.publish.execute(channel, dto.data, {
+      transport: 'http',
+      idempotencyKey: dto.idempotencyKey,
+    });
     return { id, offset };
   }
 }

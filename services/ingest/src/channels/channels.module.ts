@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { NotificationsModule } from '../notifications/notifications.module';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { ChannelsController } from './channels.controller';
 import { PublishChannelMessageUseCase } from './publish-channel-message.use-case';
 
 @Module({
-  imports: [NotificationsModule],
+  imports: [DeliveryModule],
   controllers: [ChannelsController],
   providers: [PublishChannelMessageUseCase],
   exports: [PublishChannelMessageUseCase],

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Batcher, ChannelsRepository, type ChannelAppendResult, type NewChannelMessage } from '@notify/store';
-import { IngestMetrics } from '../metrics/ingest-metrics';
+import { IngestMetrics, type Transport } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
-import { DeliveryPublisher } from '../notifications/delivery.publisher';
+import { DeliveryPublisher } from '../delivery/delivery.publisher';
 
 export interface AcceptedChannelMessage {
   id: string;
@@ -13,7 +13,8 @@ export interface AcceptedChannelMessage {
 
 /**
  * Stores a channel message with the channel's next offset, then fans it out through notify.delivery.
- * Acknowledged after the commit and the broker's confirm, like notifications.
+ * Acknowledged after the commit and the broker's confirm, like notifications, and counted here
+ * whichever transport brought it.
  */
 @Injectable()
 export class PublishChannelMessageUseCase {
@@ -22,16 +23,28 @@ export class PublishChannelMessageUseCase {
   constructor(
     channels: ChannelsRepository,
     private readonly delivery: DeliveryPublisher,
-    metrics: IngestMetrics,
+    private readonly metrics: IngestMetrics,
   ) {
-    this.writes = new Batcher((items) => channels.appendMany(items), storeGroupCommit(metrics, 'channel'));
+    this.writes = new Batcher(
+      (items) => channels.appendMany(items),
+      storeGroupCommit((n) => metrics.storeBatchItems.observe({ kind: 'channel' }, n)),
+    );
   }
 
-  async execute(channel: string, data: unknown, idempotencyKey?: string): Promise<AcceptedChannelMessage> {
+  /** `arrival.idempotencyKey` is the producer's key, from the transport or the body. */
+  async execute(
+    channel: string,
+    data: unknown,
+    arrival: { transport: Transport; idempotencyKey?: string },
+  ): Promise<AcceptedChannelMessage> {
+    const { transport, idempotencyKey } = arrival;
+    const stop = this.metrics.acceptSeconds.startTimer({ transport });
     const acceptedAt = Date.now();
     const [result] = await this.writes.submit([{ channel, data, idempotencyKey }]);
     // A duplicate is routed again: the first attempt may have died between commit and publish.
     if (result.message) await this.delivery.publishChannelMessage(result.message, acceptedAt);
+    stop();
+    (result.duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({ transport, kind: 'channel' });
     return { id: result.id, offset: result.offset, duplicate: result.duplicate };
   }
 }

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { isTransientStoreError } from '../infrastructure/transient-errors';
 import { JsonLogger } from '@notify/logging';
+import { StoreUnavailableError } from '@notify/store';
 
 interface BodyParserError {
   type?: string;
@@ -47,7 +47,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
           { statusCode: 415, error: 'Unsupported Media Type', message: 'body must be UTF-8 JSON' },
         ];
     }
-    if (isTransientStoreError(exception)) {
+    if (exception instanceof StoreUnavailableError) {
       return [
         503,
         {

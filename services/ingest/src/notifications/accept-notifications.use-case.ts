@@ -7,9 +7,9 @@ import {
   type NewNotification,
   type StoredNotification,
 } from '@notify/store';
-import { IngestMetrics } from '../metrics/ingest-metrics';
+import { IngestMetrics, type Transport } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
-import { DeliveryPublisher } from './delivery.publisher';
+import { DeliveryPublisher } from '../delivery/delivery.publisher';
 
 export interface AcceptedNotification {
   userId: string;
@@ -24,6 +24,7 @@ export interface AcceptedNotification {
  * routes it. Returns only after the commit, so an acknowledged notification is durable; it also waits
  * for the broker's confirm so that a crash after commit leaves the producer unacknowledged and its
  * retry (same idempotency key) re-publishes the stored copy instead of losing the live push.
+ * Counts what it accepted, per transport, whichever transport brought it.
  */
 @Injectable()
 export class AcceptNotificationsUseCase {
@@ -32,14 +33,26 @@ export class AcceptNotificationsUseCase {
   constructor(
     repository: NotificationsRepository,
     private readonly delivery: DeliveryPublisher,
-    metrics: IngestMetrics,
+    private readonly metrics: IngestMetrics,
   ) {
-    this.writes = new Batcher((items) => repository.append(items), storeGroupCommit(metrics, 'notification'));
+    this.writes = new Batcher(
+      (items) => repository.append(items),
+      storeGroupCommit((n) => metrics.storeBatchItems.observe({ kind: 'notification' }, n)),
+    );
   }
 
-  async execute(dto: SendNotificationDto, idempotencyKey?: string): Promise<AcceptedNotification[]> {
+  /**
+   * `arrival.idempotencyKey` is the key the transport carries (AMQP message-id); without it the body's
+   * idempotencyKey is used.
+   */
+  async execute(
+    dto: SendNotificationDto,
+    arrival: { transport: Transport; idempotencyKey?: string },
+  ): Promise<AcceptedNotification[]> {
+    const { transport } = arrival;
+    const stop = this.metrics.acceptSeconds.startTimer({ transport });
     const acceptedAt = Date.now();
-    const key = idempotencyKey ?? dto.idempotencyKey;
+    const key = arrival.idempotencyKey ?? dto.idempotencyKey;
     const expiresAt = dto.ttlSeconds === undefined ? undefined : new Date(acceptedAt + dto.ttlSeconds * 1000);
     const items: NewNotification[] = recipientsOf(dto).map((userId) => ({
       userId,
@@ -60,6 +73,10 @@ export class AcceptNotificationsUseCase {
           n !== null && (n.expiresAt === null || n.expiresAt.getTime() > acceptedAt),
       );
     await this.delivery.publish(toRoute, acceptedAt);
+    stop();
+    const duplicates = results.filter((r) => r.duplicate).length;
+    this.metrics.accepted.inc({ transport, kind: 'notification' }, results.length - duplicates);
+    if (duplicates) this.metrics.duplicates.inc({ transport, kind: 'notification' }, duplicates);
     return results.map(({ userId, id, seq, duplicate }) => ({ userId, id, seq, duplicate }));
   }
 }

@@ -1,17 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { SendNotificationDto } from '@notify/contracts';
-import { IngestMetrics } from '../metrics/ingest-metrics';
 import { AcceptNotificationsUseCase, type AcceptedNotification } from './accept-notifications.use-case';
 
 @ApiTags('notifications')
 @ApiBearerAuth()
 @Controller('v1/notifications')
 export class NotificationsController {
-  constructor(
-    private readonly accept: AcceptNotificationsUseCase,
-    private readonly metrics: IngestMetrics,
-  ) {}
+  constructor(private readonly accept: AcceptNotificationsUseCase) {}
 
   @Post()
   @HttpCode(202)
@@ -24,12 +20,7 @@ export class NotificationsController {
   async send(
     @Body() dto: SendNotificationDto,
   ): Promise<{ results: Omit<AcceptedNotification, 'duplicate'>[] }> {
-    const stop = this.metrics.acceptSeconds.startTimer({ transport: 'http' });
-    const results = await this.accept.execute(dto);
-    stop();
-    const duplicates = results.filter((r) => r.duplicate).length;
-    this.metrics.accepted.inc({ transport: 'http', kind: 'notification' }, results.length - duplicates);
-    if (duplicates) this.metrics.duplicates.inc({ transport: 'http', kind: 'notification' }, duplicates);
+    const results = await this.accept.execute(dto, { transport: 'http' });
     return { results: results.map(({ userId, id, seq }) => ({ userId, id, seq })) };
   }
 }

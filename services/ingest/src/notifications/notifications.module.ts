@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { AcceptNotificationsUseCase } from './accept-notifications.use-case';
-import { DeliveryPublisher } from './delivery.publisher';
 import { NotificationsController } from './notifications.controller';
 
 @Module({
+  imports: [DeliveryModule],
   controllers: [NotificationsController],
-  providers: [AcceptNotificationsUseCase, DeliveryPublisher],
-  exports: [AcceptNotificationsUseCase, DeliveryPublisher],
+  providers: [AcceptNotificationsUseCase],
+  exports: [AcceptNotificationsUseCase],
 })
 export class NotificationsModule {}

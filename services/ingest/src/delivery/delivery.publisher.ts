@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { Options } from 'amqplib';
 import { channelRoutingKey, DeliveryHeader, DeliveryKind, Topology, userRoutingKey } from '@notify/amqp';
 import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
 import { toPayload, type StoredChannelMessage, type StoredNotification } from '@notify/store';
@@ -14,16 +14,23 @@ interface DeliveryMessage {
   headers: Record<string, string | number>;
 }
 
+/** What the publisher needs of the confirm channel (amqp-connection-manager's ChannelWrapper). */
+export interface DeliveryChannel {
+  on(event: 'connect', listener: () => void): unknown;
+  /** Resolves once the broker confirmed the message; rejects when it did not in time. */
+  publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<unknown>;
+}
+
+/** Unconfirmed deliveries kept for another try; past this the oldest go (the store still has them). */
+const MAX_PENDING = 100_000;
+const RETRY_INTERVAL_MS = 5_000;
+
 /**
  * Routes committed events to the gateways that need them on notify.delivery: `user.<id>` for
  * notifications, `channel.<name>` for channel messages. The body is the client frame, ready to send.
  * Node queues are transient and the database is the source of truth for replay, so these messages
  * are not persistent.
  */
-/** Unconfirmed deliveries kept for another try; past this the oldest go (the store still has them). */
-const MAX_PENDING = 100_000;
-const RETRY_INTERVAL_MS = 5_000;
-
 @Injectable()
 export class DeliveryPublisher implements OnApplicationShutdown {
   private readonly log = new JsonLogger('ingest', { component: 'delivery' });
@@ -32,7 +39,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
   private readonly retryTimer: NodeJS.Timeout;
 
   constructor(
-    @Inject(PUBLISH_CHANNEL) private readonly channel: ChannelWrapper,
+    @Inject(PUBLISH_CHANNEL) private readonly channel: DeliveryChannel,
     private readonly metrics: IngestMetrics,
   ) {
     // A connected device would otherwise miss a live notification whose publish failed until the

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
+import type { Db } from './database';
+import type { Database } from './schema';
+import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-batch';
+import { withRetryableTransaction } from './transactions';
+
+/**
+ * How long a producer's idempotency key is remembered: long enough to cover any producer's retries
+ * after an outage, and short enough that the key tables stay small. A retry within the window gets the
+ * stored result; after it the key is forgotten (deleted at lookup and by retention) and may be reused.
+ */
+export const IDEMPOTENCY_WINDOW_HOURS = 24;
+
+/** One column of the event table that the producer's item fills, besides scope, number and id. */
+export interface EventColumn<I> {
+  name: string;
+  /** The PostgreSQL type of the column; values are passed as one array of it. */
+  type: 'text' | 'jsonb' | 'timestamptz';
+  value(item: I): unknown;
+}
+
+/** The key row of a stored event, as found by its idempotency key. */
+export interface KeyedEvent {
+  scope: string;
+  id: string;
+  number: number;
+}
+
+/**
+ * A stream of events numbered per scope (notifications per user, messages per channel): the three
+ * tables and how items and rows become results. Table and column names are fixed by the repositories,
+ * never taken from input.
+ */
+export interface SequencedStream<
+  I extends { idempotencyKey?: string },
+  R extends { duplicate: boolean },
+  Row,
+> {
+  /** One row per scope with the last number allocated (`last`); the events; the producers' keys. */
+  tables: { streams: string; events: string; keys: string };
+  /** Column names: `scope` in all three tables, `number` in events and keys, `eventId` in keys. */
+  columns: { scope: string; number: string; last: string; eventId: string };
+  /** What the item fills in the events table besides scope, number, id and created_at. */
+  fields: readonly EventColumn<I>[];
+  scopeOf(item: I): string;
+  /** The result of an item stored now. */
+  stored(item: I, id: string, number: number, createdAt: Date): R;
+  /** The result of an item whose key was stored before; `event` is null once that event is gone. */
+  duplicate(key: KeyedEvent, event: Row | null): R;
+}
+
+/**
+ * Stores a batch atomically and returns one result per input, in input order, in one transaction of
+ * two statements: one looks up idempotency keys, one allocates numbers and inserts. It is an explicit
+ * transaction, although each statement is atomic, so that a statement still waiting for a lock when
+ * its process dies never commits what nobody will acknowledge.
+ *
+ * Numbers come from one upsert per scope on the streams table, scopes sorted so that concurrent
+ * batches lock in one order. Its row lock serialises concurrent writers of the same scope, and since
+ * the increment commits or rolls back with the rows it numbers, numbers have no gaps, and number N
+ * committed implies every number below N is committed (gateways rely on this). Repeats of a key
+ * inside the batch resolve to its first occurrence. A concurrent writer of the same key makes the
+ * insert fail with a unique violation (nothing of it stays); the retry then finds that writer's result.
+ */
+export function appendSequenced<I extends { idempotencyKey?: string }, R extends { duplicate: boolean }, Row>(
+  db: Db,
+  stream: SequencedStream<I, R, Row>,
+  items: readonly I[],
+): Promise<R[]> {
+  if (items.length === 0) return Promise.resolve([]);
+  return withRetryableTransaction(db, async (trx) => {
+    const existing = await findByIdempotencyKeys(trx, stream, items);
+    return appendIdempotent(items, stream.scopeOf, existing, (fresh) =>
+      insertFresh(trx, stream, items, fresh),
+    );
+  });
+}
+
+async function insertFresh<I extends { idempotencyKey?: string }, R extends { duplicate: boolean }, Row>(
+  trx: Transaction<Database>,
+  stream: SequencedStream<I, R, Row>,
+  items: readonly I[],
+  fresh: readonly number[],
+): Promise<R[]> {
+  const { tables, columns: c } = stream;
+  const { scopes, counts } = rowsPerScope(fresh.map((i) => stream.scopeOf(items[i])));
+  const createdAt = new Date();
+  const rows = fresh.map((i) => ({ item: items[i], id: randomUUID() }));
+  const keyed = rows.filter((r) => r.item.idempotencyKey !== undefined);
+  const id = sql.id;
+  const list = (parts: readonly RawBuilder<unknown>[]): RawBuilder<unknown> => sql.join(parts, sql`, `);
+  const fields = stream.fields.map((f) => id(f.name));
+  const arrays = stream.fields.map((f) => sql`${rows.map((r) => f.value(r.item))}::${sql.raw(f.type)}[]`);
+  // The n-th fresh row of a scope gets (new last − its count + n): the same numbering in input order
+  // as the numbers the upsert reserved.
+  const numbered = await sql<{ id: string; num: number }>`
+    WITH alloc AS (
+      INSERT INTO ${id(tables.streams)} (${id(c.scope)}, ${id(c.last)})
+      SELECT s, n FROM unnest(${scopes}::text[], ${counts}::bigint[]) AS t(s, n)
+      ORDER BY s
+      ON CONFLICT (${id(c.scope)}) DO UPDATE
+        SET ${id(c.last)} = ${id(tables.streams, c.last)} + EXCLUDED.${id(c.last)}
+      RETURNING ${id(c.scope)} AS scope, ${id(c.last)} AS last_number
+    ), fresh AS (
+      SELECT r.*, a.last_number - count(*) OVER w + row_number() OVER (w ORDER BY r.ord) AS num
+      FROM unnest(${rows.map((r) => stream.scopeOf(r.item))}::text[], ${rows.map((r) => r.id)}::uuid[],
+        ${list(arrays)}) WITH ORDINALITY AS r(scope, id, ${list(fields)}, ord)
+      JOIN alloc a ON a.scope = r.scope
+      WINDOW w AS (PARTITION BY r.scope)
+    ), stored AS (
+      INSERT INTO ${id(tables.events)} (${id(c.scope)}, ${id(c.number)}, id, ${list(fields)}, created_at)
+      SELECT scope, num, id, ${list(fields)}, ${createdAt} FROM fresh
+    ), keys AS (
+      INSERT INTO ${id(tables.keys)} (key, ${id(c.scope)}, ${id(c.eventId)}, ${id(c.number)})
+      SELECT k.key, f.scope, f.id, f.num
+      FROM unnest(${keyed.map((r) => r.id)}::uuid[], ${keyed.map((r) => r.item.idempotencyKey as string)}::text[]) AS k(id, key)
+      JOIN fresh f ON f.id = k.id
+    )
+    SELECT id, num FROM fresh`.execute(trx);
+  const numberOf = new Map(numbered.rows.map((r) => [r.id, Number(r.num)]));
+  return rows.map((r) => stream.stored(r.item, r.id, numberOf.get(r.id) as number, createdAt));
+}
+
+async function findByIdempotencyKeys<
+  I extends { idempotencyKey?: string },
+  R extends { duplicate: boolean },
+  Row,
+>(
+  trx: Transaction<Database>,
+  stream: SequencedStream<I, R, Row>,
+  items: readonly I[],
+): Promise<Map<string, R>> {
+  const found = new Map<string, R>();
+  const keyed = items.filter((item) => item.idempotencyKey !== undefined);
+  if (keyed.length === 0) return found;
+  const { tables, columns: c } = stream;
+  const id = sql.id;
+  const wanted = sql`(SELECT * FROM unnest(${keyed.map((item) => item.idempotencyKey as string)}::text[],
+    ${keyed.map(stream.scopeOf)}::text[]))`;
+  // A key past its window is forgotten (deleted here), so the producer may reuse it.
+  const rows = await sql<{
+    key: string;
+    key_scope: string;
+    key_id: string;
+    key_number: number;
+    id: string | null;
+  }>`
+    WITH expired AS (
+      DELETE FROM ${id(tables.keys)}
+      WHERE (key, ${id(c.scope)}) IN ${wanted}
+        AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
+    )
+    SELECT k.key, k.${id(c.scope)} AS key_scope, k.${id(c.eventId)} AS key_id,
+           k.${id(c.number)} AS key_number, e.*
+    FROM ${id(tables.keys)} k LEFT JOIN ${id(tables.events)} e ON e.id = k.${id(c.eventId)}
+    WHERE (k.key, k.${id(c.scope)}) IN ${wanted}
+      AND k.created_at >= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.execute(trx);
+  for (const row of rows.rows) {
+    const key = { scope: row.key_scope, id: row.key_id, number: row.key_number };
+    found.set(idempotencyKeyOf(row.key, row.key_scope), stream.duplicate(key, row.id ? (row as Row) : null));
+  }
+  return found;
+}

@@ -1,0 +1,52 @@
+/**
+ * The store cannot be reached right now (connection refused or lost, PostgreSQL shutting down or out
+ * of resources): the same work will succeed once it is back, so callers retry it (HTTP 503, an AMQP
+ * message held and retried). Any other error of the store is a property of the input or a bug, and
+ * retrying it would loop. The original error is the `cause`.
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+
+  constructor(cause: unknown) {
+    super(`store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+const NODE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Node's network errors, PostgreSQL's SQLSTATE classes 08 (connection exception), 53 (insufficient
+ * resources) and 57P0x (shutdown, cannot connect now), and what `pg` throws without a code when its
+ * connection or pool goes away.
+ */
+function isStoreUnavailable(err: unknown): boolean {
+  if (err instanceof StoreUnavailableError) return true;
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NODE_NETWORK_CODES.has(code)) return true;
+    if (/^(08|53|57P0)/.test(code)) return true;
+  }
+  const message = (err as { message?: unknown }).message;
+  return (
+    typeof message === 'string' &&
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+      message,
+    )
+  );
+}
+
+/** `err` as the store reports it: a StoreUnavailableError when the store is unreachable, else as is. */
+export function asStoreError(err: unknown): unknown {
+  return isStoreUnavailable(err) && !(err instanceof StoreUnavailableError)
+    ? new StoreUnavailableError(err)
+    : err;
+}
