@@ -1,4 +1,5 @@
 import {
+  closeAction,
   CloseCode,
   DEVICE_ID_PATTERN,
   HISTORY_PAGE_MAX,
@@ -50,8 +51,11 @@ const TOKEN_MARGIN_MS = 10_000;
 const FRESH_MAX = 10_000;
 /** Pages a history iteration may follow at most: bounded even if a server misbehaves. */
 const HISTORY_MAX_PAGES = 100_000;
-/** Close code the client uses when it gives up on a connection itself (no ready in time, no pong). */
-const CLIENT_GAVE_UP = 4000;
+/**
+ * Close code the client reports when it gives up on a connection itself (no ready in time, no pong).
+ * Never sent on the wire; from the reconnect range of `closeAction` (4100–4999), so it is retried.
+ */
+export const CLIENT_GAVE_UP = 4100;
 
 export interface SubscribeOptions {
   /** Resume after this offset (messages after it still in history are replayed first). */
@@ -239,7 +243,7 @@ export class NotifyClient extends Emitter<NotifyEvents> {
   close(): void {
     if (!this.running) return;
     this.flushAck();
-    this.stop(null, 1000, 'client closed');
+    this.stop(null, CloseCode.Normal, 'client closed');
   }
 
   /**
@@ -364,7 +368,9 @@ export class NotifyClient extends Emitter<NotifyEvents> {
       if (typeof this.options.token === 'string')
         return this.stop(error, CloseCode.TokenExpired, error.message);
       this.report(error);
-      return this.retry(backoffDelay(this.attempt++, this.baseMs, this.capMs), { closeCode: 1006 });
+      return this.retry(backoffDelay(this.attempt++, this.baseMs, this.capMs), {
+        closeCode: CloseCode.Abnormal,
+      });
     }
     if (generation !== this.generation || !this.running) return;
 
@@ -378,7 +384,9 @@ export class NotifyClient extends Emitter<NotifyEvents> {
       ws = new this.WebSocketImpl(url);
     } catch (err) {
       this.report(new NotifyError('protocol', 'could not create the WebSocket', { cause: err }));
-      return this.retry(backoffDelay(this.attempt++, this.baseMs, this.capMs), { closeCode: 1006 });
+      return this.retry(backoffDelay(this.attempt++, this.baseMs, this.capMs), {
+        closeCode: CloseCode.Abnormal,
+      });
     }
     this.ws = ws;
     this.drainAfterMs = null;
@@ -386,7 +394,7 @@ export class NotifyClient extends Emitter<NotifyEvents> {
       if (generation === this.generation) this.onFrame(event.data);
     }) as WebSocketLike['onmessage'];
     ws.onclose = ((event: { code?: number; reason?: string }) => {
-      if (generation === this.generation) this.onClose(event.code ?? 1006, event.reason ?? '');
+      if (generation === this.generation) this.onClose(event.code ?? CloseCode.Abnormal, event.reason ?? '');
     }) as WebSocketLike['onclose'];
     ws.onerror = (() => undefined) as WebSocketLike['onerror'];
     this.connectTimer = later(() => {
@@ -432,7 +440,7 @@ export class NotifyClient extends Emitter<NotifyEvents> {
     ws.onmessage = ws.onclose = ws.onopen = null;
     ws.onerror = (() => undefined) as WebSocketLike['onerror'];
     try {
-      ws.close(1000, 'client closed');
+      ws.close(CloseCode.Normal, 'client closed');
     } catch {
       // already closed
     }
@@ -446,15 +454,15 @@ export class NotifyClient extends Emitter<NotifyEvents> {
     this.endConnection();
     if (!this.running) return;
 
-    if (code === CloseCode.Forbidden || code === CloseCode.MessageTooBig) {
-      const what = code === CloseCode.Forbidden ? 'forbidden' : 'a frame the client sent was too big';
+    const action = closeAction(code);
+    if (action === 'stop') {
       return this.stop(
-        new NotifyError('closed', `the server closed the connection: ${what}`, { closeCode: code }),
+        new NotifyError('closed', `the server closed the connection: ${closeWhy(code)}`, { closeCode: code }),
         code,
         reason,
       );
     }
-    if (code === CloseCode.TokenExpired) {
+    if (action === 'refresh-token') {
       if (typeof this.options.token === 'string') {
         return this.stop(
           new NotifyError('token', 'the token expired and no token function was given to renew it', {
@@ -474,7 +482,7 @@ export class NotifyClient extends Emitter<NotifyEvents> {
       return this.retry(Math.max(MIN_RETRY_MS, drainAfterMs), { closeCode: code, reason, drain: true });
     }
     const delay =
-      code === CloseCode.TokenExpired && wasReady
+      action === 'refresh-token' && wasReady
         ? backoffDelay(0, this.baseMs, this.capMs)
         : backoffDelay(this.attempt++, this.baseMs, this.capMs);
     this.retry(delay, { closeCode: code, reason });
@@ -866,6 +874,13 @@ export class NotifyClient extends Emitter<NotifyEvents> {
     if (this.hasListeners('error')) this.emitSafe('error', [error]);
     else host.console?.warn(`notify: ${error.code}: ${error.message}`);
   }
+}
+
+/** Why the server stopped this client for good, for the `closed` error's message. */
+function closeWhy(code: number): string {
+  if (code === CloseCode.Forbidden) return 'forbidden';
+  if (code === CloseCode.MessageTooBig) return 'a frame the client sent was too big';
+  return `code ${code}`;
 }
 
 /**
