@@ -1,7 +1,8 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeAction, CloseCode } from '@notify/protocol';
-import { CLIENT_GAVE_UP, NotifyClient } from './client.js';
+import { NotifyClient } from './client.js';
+import { CLIENT_GAVE_UP } from './connection.js';
 import type { WebSocketLike } from './host.js';
 import { MemoryStorage } from './storage.js';
 import type { NotifyClientOptions, NotifyError, StateChange } from './types.js';
