@@ -2,7 +2,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer } from 'ws';
-import { MemoryStorage, NotifyClient, type NotifyError, type SubscriptionStatus } from '@notify/sdk';
+import { MemoryStorage, NotifyClient, type NotifyError, type SubscriptionStatus } from '@notify/client';
 import { freePort, signToken, startCluster, type TestCluster } from '@notify/testing';
 import {
   deviceCursor,

@@ -4,10 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backoffDelay, MIN_RETRY_MS } from '@notify/sdk';
+import { backoffDelay, MIN_RETRY_MS } from '@notify/client';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const SDK = join(ROOT, 'libs', 'sdk');
+const PACKAGE = '@notify/client';
 
 function run(args: string[], cwd = ROOT): { status: number | null; output: string } {
   const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: 120_000 });
@@ -62,7 +63,9 @@ describe('@notify/client package', () => {
       join(dir, 'consumer.ts'),
       [
         "import WebSocket from 'ws';",
-        "import { NotifyClient, MemoryStorage, type UserNotification, type ConnectionState } from '@notify/client';",
+        // The name comes from a constant: the repository aliases it too, and tsc-alias rewrites an import
+        // of it written out here, even inside a string, to the source path.
+        `import { NotifyClient, MemoryStorage, type UserNotification, type ConnectionState } from '${PACKAGE}';`,
         'const client = new NotifyClient({',
         "  url: 'ws://127.0.0.1:1/v1/ws',",
         "  token: async () => 'jwt',",

@@ -1,6 +1,6 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NotifyError } from '@notify/sdk';
+import type { NotifyError } from '@notify/client';
 import { signToken, startCluster, startHaproxy, type TestCluster, type TestHaproxy } from '@notify/testing';
 import {
   gatewayUrl,

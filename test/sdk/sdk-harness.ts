@@ -10,7 +10,7 @@ import {
   type SubscriptionStatus,
   type UserNotification,
   type WebSocketConstructor,
-} from '@notify/sdk';
+} from '@notify/client';
 import type { TestCluster } from '@notify/testing';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,6 @@
-export { NotifyClient, HistoryQuery, type SubscribeOptions } from './client.js';
+export { NotifyClient } from './client.js';
+export { HistoryQuery } from './history-query.js';
+export type { SubscribeOptions } from './subscriptions.js';
 export { NotifyError } from './types.js';
 export type {
   ChannelMessage,

@@ -1,4 +1,5 @@
-import { host, type KeyValueStorage } from './host.js';
+import { DEVICE_ID_PATTERN } from '@notify/protocol';
+import { host, randomDeviceId, type KeyValueStorage } from './host.js';
 
 export type { KeyValueStorage } from './host.js';
 
@@ -46,4 +47,18 @@ export function writeItem(storage: KeyValueStorage, key: string, value: string):
   } catch {
     // ignored, see readItem
   }
+}
+
+/** The device id: the one given (validated), else the stored one, else a new one (then stored). */
+export function loadDeviceId(storage: KeyValueStorage, prefix: string, given: string | undefined): string {
+  const deviceKey = `${prefix}.device`;
+  let deviceId = given ?? readItem(storage, deviceKey);
+  if (given !== undefined && !DEVICE_ID_PATTERN.test(given)) {
+    throw new TypeError('NotifyClient: deviceId must be 1-64 characters of A-Z a-z 0-9 _ -');
+  }
+  if (!deviceId || !DEVICE_ID_PATTERN.test(deviceId)) {
+    deviceId = randomDeviceId();
+    writeItem(storage, deviceKey, deviceId);
+  }
+  return deviceId;
 }

@@ -18,7 +18,7 @@ export interface ChannelMessage {
 /**
  * `connecting`: first connection under way. `open`: connected and `ready`. `reconnecting`: the
  * connection was lost and the client is waiting to retry or retrying. `closed`: stopped, by `close()`
- * or by a close code that forbids retrying (4403, 1009, or 4401 with a fixed token).
+ * or by a close code that forbids retrying (4403, 1009, 4000–4099, or 4401 with a fixed token).
  */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -78,7 +78,7 @@ export type NotifyErrorCode =
   | ErrorCode
   /** The token function failed, or a fixed token expired (4401): the app must supply a new one. */
   | 'token'
-  /** The server closed with a code that forbids retrying (4403 forbidden, 1009 frame too big). */
+  /** The server closed with a code that forbids retrying (4403 forbidden, 1009 frame too big, 4000–4099). */
   | 'closed'
   /** A request (history) got no answer in `requestTimeoutMs`, or the client was closed first. */
   | 'timeout'
