@@ -1,10 +1,13 @@
 /**
  * `npm run bench [-- --quick] [-- --only w2,w3]`: starts what it needs, measures each workload against
- * a baseline in the same run, prints every figure with its ratio, and writes docs/benchmarks.md,
- * docs/benchmarks.json and docs/images/benchmarks.svg.
+ * a baseline in the same run, prints every figure with its ratio, and writes the report: a full run to
+ * docs/benchmarks.md, docs/benchmarks.json and docs/images/benchmarks.svg; a `--quick` or `--only`
+ * run to bench/results/<date>-<mode>/ (not committed), so a partial run never replaces the full report.
+ * `--render` draws the committed report again from docs/benchmarks.json, measuring nothing.
  */
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ROOT } from './lib/proc';
 import { formatFigure, writeReport, type BenchReport, type Figure } from './lib/results';
 import type { RunContext } from './workloads/common';
@@ -28,8 +31,24 @@ const W5_NEEDS = ['w1', 'w2', 'w3'];
 
 /** Workloads that run only in the full run, and rough durations of the long ones (to stay in budget). */
 const FULL_ONLY = ['w3c'];
-const ESTIMATED_MS: Record<string, number> = { w3c: 180_000, w5: 90_000 };
-const ESTIMATED_QUICK_MS: Record<string, number> = { w5: 25_000 };
+/** Rough durations on this machine, for the time budget and the progress line. */
+const ESTIMATED_MS: Record<string, number> = {
+  w1: 90_000,
+  w2: 40_000,
+  w3: 45_000,
+  w3c: 180_000,
+  w4: 40_000,
+  w5: 90_000,
+};
+const ESTIMATED_QUICK_MS: Record<string, number> = {
+  w1: 20_000,
+  w2: 12_000,
+  w3: 15_000,
+  w4: 15_000,
+  w5: 25_000,
+};
+const DEFAULT_MS = 60_000;
+const DEFAULT_QUICK_MS = 15_000;
 
 const LIMITS = [
   '**Open files: 20,000 per process, and the limit cannot be raised on this machine.** One process (server or client) can hold about 19,000 sockets, so **100,000 connections on one gateway node cannot be measured here**, and 50,000 neither; memory per connection is measured at ≤ 19,000 per node. 50k/100k are measured instead on a cluster of 6 gateway processes fed by as many client processes (≤ 19k sockets each): workload `w3c`, full run only.',
@@ -41,8 +60,24 @@ const NOT_MEASURED = [
   'W3 at 50,000 and 100,000 connections on ONE gateway node: not possible on this machine (20,000 open files per process, see Machine limits). The W3 rows "over 6 nodes" (full run only) spread them over 6 gateway processes instead, which is a different measurement.',
 ];
 
+const DOC_PATHS = {
+  json: join(ROOT, 'docs', 'benchmarks.json'),
+  markdown: join(ROOT, 'docs', 'benchmarks.md'),
+  svg: join(ROOT, 'docs', 'images', 'benchmarks.svg'),
+  svgRelative: 'images/benchmarks.svg',
+};
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  if (args.includes('--render')) {
+    // The committed report drawn again from its own figures (after a change to the report's layout).
+    const report = JSON.parse(readFileSync(DOC_PATHS.json, 'utf8')) as BenchReport;
+    await writeReport(report, DOC_PATHS);
+    process.stdout.write(
+      'rendered docs/benchmarks.md and docs/images/benchmarks.svg from docs/benchmarks.json\n',
+    );
+    return;
+  }
   const quick = args.includes('--quick');
   const onlyArg = args.find((a) => a.startsWith('--only'));
   const onlyValue = onlyArg?.includes('=')
@@ -101,8 +136,14 @@ async function main(): Promise<void> {
 
   const figures = ctx.figures;
   const notMeasured: string[] = [];
-  for (const name of selected) {
-    if (Date.now() - started + ((quick ? ESTIMATED_QUICK_MS : ESTIMATED_MS)[name] ?? 0) > budgetMs) {
+  const estimateOf = (name: string): number =>
+    (quick ? ESTIMATED_QUICK_MS : ESTIMATED_MS)[name] ?? (quick ? DEFAULT_QUICK_MS : DEFAULT_MS);
+  for (const [index, name] of selected.entries()) {
+    const remaining = selected.slice(index).reduce((sum, w) => sum + estimateOf(w), 0);
+    ctx.log(
+      `=== workload ${index + 1} of ${selected.length}: ${name} (elapsed ${Math.round((Date.now() - started) / 1000)} s, about ${Math.round(remaining / 1000)} s to go)`,
+    );
+    if (Date.now() - started + estimateOf(name) > budgetMs) {
       notMeasured.push(
         `${name.toUpperCase()}: skipped in this run, it would not fit in the ${budgetMs / 1000} s time budget.`,
       );
@@ -144,13 +185,27 @@ async function main(): Promise<void> {
     limits: LIMITS,
     durationSeconds: (Date.now() - started) / 1000,
   };
-  await writeReport(report, {
-    json: join(ROOT, 'docs', 'benchmarks.json'),
-    markdown: join(ROOT, 'docs', 'benchmarks.md'),
-    svg: join(ROOT, 'docs', 'images', 'benchmarks.svg'),
-    svgRelative: 'images/benchmarks.svg',
-  });
-  ctx.log(`wrote docs/benchmarks.md, docs/benchmarks.json, docs/images/benchmarks.svg`);
+  const partial = quick || onlyValue !== undefined;
+  const scratch = join(
+    ROOT,
+    'bench',
+    'results',
+    `${report.date.replace(/[:.]/g, '-')}-${partial && !quick ? 'only' : report.mode}`,
+  );
+  const paths = partial
+    ? {
+        json: join(scratch, 'benchmarks.json'),
+        markdown: join(scratch, 'benchmarks.md'),
+        svg: join(scratch, 'benchmarks.svg'),
+        svgRelative: 'benchmarks.svg',
+      }
+    : DOC_PATHS;
+  await writeReport(report, paths);
+  ctx.log(
+    partial
+      ? `partial run: wrote ${relative(ROOT, scratch)}/ (docs/benchmarks.md keeps the last full run)`
+      : 'wrote docs/benchmarks.md, docs/benchmarks.json, docs/images/benchmarks.svg',
+  );
   clearTimeout(watchdog);
   process.exit(figures.length ? 0 : 1);
 }
