@@ -18,4 +18,15 @@ export const DeliveryHeader = {
   readVersion: 'x-read-version',
   /** ms since epoch when ingest accepted the event: end-to-end latency is measured from it. */
   acceptedAt: 'x-accepted-at',
+  /** ms since epoch when the event was committed in PostgreSQL. */
+  committedAt: 'x-committed-at',
+  /** ms since epoch when ingest handed the delivery to the broker. */
+  publishedAt: 'x-published-at',
 } as const;
+
+/**
+ * ms since epoch with sub-millisecond precision, for the stage timestamps above: ingest and the
+ * gateways compare them across processes, which share the clock on one machine (across machines the
+ * broker stage also carries their clock offset).
+ */
+export const stampNow = (): number => performance.timeOrigin + performance.now();

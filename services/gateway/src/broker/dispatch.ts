@@ -1,5 +1,5 @@
 import type { ConsumeMessage } from 'amqplib';
-import { DeliveryHeader, DeliveryKind } from '@notify/amqp';
+import { DeliveryHeader, DeliveryKind, stampNow } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 import type { ChannelFanout } from '../core/channels/channel-fanout';
 import type { Inbox } from '../core/inbox/inbox';
@@ -20,22 +20,26 @@ export class BrokerDispatch {
   ) {}
 
   message(message: ConsumeMessage): void {
+    const receivedAt = stampNow();
     const headers = message.properties.headers ?? {};
     if (message.properties.type === DeliveryKind.ChannelMessage) {
-      this.fanout.live(
+      const published = this.fanout.live(
         String(headers[DeliveryHeader.channel]),
         Number(headers[DeliveryHeader.offset]),
         message.content,
       );
+      if (published) this.observeStages(headers, receivedAt, 'channel');
       return;
     }
     const first = this.registry.firstOf(String(headers[DeliveryHeader.userId]));
     if (!first) return;
     switch (message.properties.type) {
       case DeliveryKind.Notification: {
-        this.delivery.live(first, Number(headers[DeliveryHeader.seq]), message.content);
-        const acceptedAt = Number(headers[DeliveryHeader.acceptedAt]);
-        if (acceptedAt > 0) this.metrics.latency.observe((Date.now() - acceptedAt) / 1000);
+        if (this.delivery.live(first, Number(headers[DeliveryHeader.seq]), message.content)) {
+          const writtenAt = this.observeStages(headers, receivedAt, 'notification');
+          const acceptedAt = Number(headers[DeliveryHeader.acceptedAt]);
+          if (acceptedAt > 0) this.metrics.latency.observe((writtenAt - acceptedAt) / 1000);
+        }
         return;
       }
       case DeliveryKind.Read: {
@@ -44,6 +48,16 @@ export class BrokerDispatch {
         return this.inbox.deliverRead(first, Number(headers[DeliveryHeader.readVersion]), change);
       }
     }
+  }
+
+  /** Stages of a live event just written; returns when it was written. */
+  private observeStages(headers: Record<string, unknown>, receivedAt: number, kind: string): number {
+    const writtenAt = stampNow();
+    const publishedAt = Number(headers[DeliveryHeader.publishedAt]);
+    if (publishedAt > 0)
+      this.metrics.stageSeconds.observe({ stage: 'broker', kind }, (receivedAt - publishedAt) / 1000);
+    this.metrics.stageSeconds.observe({ stage: 'write', kind }, (writtenAt - receivedAt) / 1000);
+    return writtenAt;
   }
 }
 

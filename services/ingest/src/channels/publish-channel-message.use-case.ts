@@ -3,6 +3,7 @@ import { Batcher, ChannelsRepository, type ChannelAppendResult, type NewChannelM
 import { IngestMetrics, type Transport } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from '../delivery/delivery.publisher';
+import { stampNow } from '@notify/amqp';
 
 export interface AcceptedChannelMessage {
   id: string;
@@ -39,11 +40,22 @@ export class PublishChannelMessageUseCase {
   ): Promise<AcceptedChannelMessage> {
     const { transport, idempotencyKey } = arrival;
     const stop = this.metrics.acceptSeconds.startTimer({ transport });
-    const acceptedAt = Date.now();
+    const acceptedAt = stampNow();
     const [result] = await this.writes.submit([{ channel, data, idempotencyKey }]);
+    const committedAt = stampNow();
     // A duplicate is routed again: the first attempt may have died between commit and publish.
-    if (result.message) await this.delivery.publishChannelMessage(result.message, acceptedAt);
+    if (result.message)
+      await this.delivery.publishChannelMessage(result.message, { acceptedAt, committedAt });
     stop();
+    this.metrics.stageSeconds.observe(
+      { stage: 'commit', kind: 'channel' },
+      (committedAt - acceptedAt) / 1000,
+    );
+    if (result.message)
+      this.metrics.stageSeconds.observe(
+        { stage: 'confirm', kind: 'channel' },
+        (stampNow() - committedAt) / 1000,
+      );
     (result.duplicate ? this.metrics.duplicates : this.metrics.accepted).inc({ transport, kind: 'channel' });
     return { id: result.id, offset: result.offset, duplicate: result.duplicate };
   }

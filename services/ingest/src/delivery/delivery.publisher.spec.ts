@@ -1,7 +1,7 @@
 import { afterEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Options } from 'amqplib';
-import { DeliveryHeader } from '@notify/amqp';
+import { DeliveryHeader, stampNow } from '@notify/amqp';
 import type { StoredChannelMessage, StoredNotification } from '@notify/store';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { DeliveryPublisher, type DeliveryChannel } from './delivery.publisher';
@@ -61,6 +61,8 @@ const failures = async (metrics: IngestMetrics): Promise<number> =>
 /** Lets the retry started by an event or a timer run to its end. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+const STAMPS = { acceptedAt: 1, committedAt: 2 };
+
 describe('DeliveryPublisher pending retries', () => {
   const publishers: DeliveryPublisher[] = [];
   const start = (channel: FakeChannel, metrics = new IngestMetrics()): DeliveryPublisher => {
@@ -76,8 +78,8 @@ describe('DeliveryPublisher pending retries', () => {
   it('answers without throwing while the channel is down, counts the failures and keeps the deliveries', async () => {
     const metrics = new IngestMetrics();
     const publisher = start(new FakeChannel(), metrics);
-    assert.equal(await publisher.publish([notification('u1', 1), notification('u2', 1)], 1), 0);
-    assert.equal(await publisher.publishChannelMessage(message, 1), 0);
+    assert.equal(await publisher.publish([notification('u1', 1), notification('u2', 1)], STAMPS), 0);
+    assert.equal(await publisher.publishChannelMessage(message, STAMPS), 0);
     assert.equal(publisher.pendingCount, 3);
     assert.equal(await failures(metrics), 3);
   });
@@ -85,10 +87,18 @@ describe('DeliveryPublisher pending retries', () => {
   it('publishes the kept deliveries again, in order and unchanged, when the channel connects', async () => {
     const channel = new FakeChannel();
     const publisher = start(channel);
-    await publisher.publish([notification('u1', 1), notification('u1', 2)], 1);
-    await publisher.publishChannelMessage(message, 1);
+    const firstTry = stampNow();
+    await publisher.publish([notification('u1', 1), notification('u1', 2)], STAMPS);
+    await publisher.publishChannelMessage(message, STAMPS);
+    const beforeRetry = stampNow();
     channel.connect();
     await settle();
+    // The stage stamps are the first attempt's: the broker stage then includes the wait for the retry.
+    for (const c of channel.confirmed) {
+      assert.equal(c.headers?.[DeliveryHeader.committedAt], STAMPS.committedAt);
+      const publishedAt = Number(c.headers?.[DeliveryHeader.publishedAt]);
+      assert.ok(publishedAt >= firstTry && publishedAt <= beforeRetry, 'stamped at the first try');
+    }
     assert.deepEqual(
       channel.confirmed.map((c) => c.routingKey),
       ['user.u1', 'user.u1', 'channel.news'],
@@ -103,7 +113,7 @@ describe('DeliveryPublisher pending retries', () => {
   it('keeps for the next try only what is still unconfirmed', async () => {
     const channel = new FakeChannel();
     const publisher = start(channel);
-    await publisher.publish([notification('u1', 1), notification('u2', 1)], 1);
+    await publisher.publish([notification('u1', 1), notification('u2', 1)], STAMPS);
     channel.refused.add('user.u2');
     channel.connect();
     await settle();
@@ -118,7 +128,7 @@ describe('DeliveryPublisher pending retries', () => {
     const channel = new FakeChannel();
     channel.up = true;
     const publisher = start(channel);
-    assert.equal(await publisher.publish([notification('u1', 1)], 1), 1);
+    assert.equal(await publisher.publish([notification('u1', 1)], STAMPS), 1);
     assert.equal(publisher.pendingCount, 0);
   });
 
@@ -126,7 +136,7 @@ describe('DeliveryPublisher pending retries', () => {
     mock.timers.enable({ apis: ['setInterval'] });
     const channel = new FakeChannel();
     const publisher = start(channel);
-    await publisher.publish([notification('u1', 1)], 1);
+    await publisher.publish([notification('u1', 1)], STAMPS);
     channel.up = true;
     mock.timers.tick(4_999);
     await settle();
@@ -144,7 +154,7 @@ describe('DeliveryPublisher pending retries', () => {
     const channel = new FakeChannel();
     const publisher = start(channel);
     const batch = Array.from({ length: 100_001 }, (_, i) => notification('u1', i + 1));
-    await publisher.publish(batch, 1);
+    await publisher.publish(batch, STAMPS);
     assert.equal(publisher.pendingCount, 100_000);
     channel.connect();
     await settle();

@@ -1,11 +1,24 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Options } from 'amqplib';
-import { channelRoutingKey, DeliveryHeader, DeliveryKind, Topology, userRoutingKey } from '@notify/amqp';
+import {
+  channelRoutingKey,
+  DeliveryHeader,
+  DeliveryKind,
+  stampNow,
+  Topology,
+  userRoutingKey,
+} from '@notify/amqp';
 import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
 import { toPayload, type StoredChannelMessage, type StoredNotification } from '@notify/store';
 import { JsonLogger } from '@notify/logging';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 import { IngestMetrics } from '../metrics/ingest-metrics';
+
+/** When an event was accepted and committed (stampNow, ms since epoch), carried in its delivery headers. */
+export interface EventStamps {
+  acceptedAt: number;
+  committedAt: number;
+}
 
 interface DeliveryMessage {
   routingKey: string;
@@ -66,7 +79,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
       this.log.info('unconfirmed deliveries published again', { confirmed, left: this.pending.length });
   }
 
-  publish(notifications: readonly StoredNotification[], acceptedAt: number): Promise<number> {
+  publish(notifications: readonly StoredNotification[], stamps: EventStamps): Promise<number> {
     return this.send(
       notifications.map((n) => ({
         routingKey: userRoutingKey(n.userId),
@@ -75,13 +88,14 @@ export class DeliveryPublisher implements OnApplicationShutdown {
         headers: {
           [DeliveryHeader.userId]: n.userId,
           [DeliveryHeader.seq]: n.seq,
-          [DeliveryHeader.acceptedAt]: acceptedAt,
+          [DeliveryHeader.acceptedAt]: stamps.acceptedAt,
+          [DeliveryHeader.committedAt]: stamps.committedAt,
         },
       })),
     );
   }
 
-  publishChannelMessage(m: StoredChannelMessage, acceptedAt: number): Promise<number> {
+  publishChannelMessage(m: StoredChannelMessage, stamps: EventStamps): Promise<number> {
     return this.send([
       {
         routingKey: channelRoutingKey(m.channel),
@@ -90,7 +104,8 @@ export class DeliveryPublisher implements OnApplicationShutdown {
         headers: {
           [DeliveryHeader.channel]: m.channel,
           [DeliveryHeader.offset]: m.offset,
-          [DeliveryHeader.acceptedAt]: acceptedAt,
+          [DeliveryHeader.acceptedAt]: stamps.acceptedAt,
+          [DeliveryHeader.committedAt]: stamps.committedAt,
         },
       },
     ]);
@@ -102,6 +117,9 @@ export class DeliveryPublisher implements OnApplicationShutdown {
    * producer must still get its acknowledgement.
    */
   private async send(messages: readonly DeliveryMessage[]): Promise<number> {
+    const publishedAt = stampNow();
+    // A retried message keeps its first attempt's stamp: the broker stage then shows the wait.
+    for (const m of messages) m.headers[DeliveryHeader.publishedAt] ??= publishedAt;
     const outcomes = await Promise.allSettled(
       messages.map((m) =>
         this.channel.publish(Topology.deliveryExchange, m.routingKey, Buffer.from(m.frame), {

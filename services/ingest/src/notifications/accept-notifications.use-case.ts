@@ -10,6 +10,7 @@ import {
 import { IngestMetrics, type Transport } from '../metrics/ingest-metrics';
 import { storeGroupCommit } from '../infrastructure/store-group-commit';
 import { DeliveryPublisher } from '../delivery/delivery.publisher';
+import { stampNow } from '@notify/amqp';
 
 export interface AcceptedNotification {
   userId: string;
@@ -51,7 +52,7 @@ export class AcceptNotificationsUseCase {
   ): Promise<AcceptedNotification[]> {
     const { transport } = arrival;
     const stop = this.metrics.acceptSeconds.startTimer({ transport });
-    const acceptedAt = Date.now();
+    const acceptedAt = stampNow();
     const key = arrival.idempotencyKey ?? dto.idempotencyKey;
     const expiresAt = dto.ttlSeconds === undefined ? undefined : new Date(acceptedAt + dto.ttlSeconds * 1000);
     const items: NewNotification[] = recipientsOf(dto).map((userId) => ({
@@ -64,6 +65,7 @@ export class AcceptNotificationsUseCase {
       expiresAt,
     }));
     const results = await this.writes.submit(items);
+    const committedAt = stampNow();
     // Duplicates are routed again too: the first attempt may have died between commit and publish.
     // Gateways drop a seq they already delivered.
     const toRoute = results
@@ -72,8 +74,17 @@ export class AcceptNotificationsUseCase {
         (n): n is StoredNotification =>
           n !== null && (n.expiresAt === null || n.expiresAt.getTime() > acceptedAt),
       );
-    await this.delivery.publish(toRoute, acceptedAt);
+    await this.delivery.publish(toRoute, { acceptedAt, committedAt });
     stop();
+    this.metrics.stageSeconds.observe(
+      { stage: 'commit', kind: 'notification' },
+      (committedAt - acceptedAt) / 1000,
+    );
+    if (toRoute.length > 0)
+      this.metrics.stageSeconds.observe(
+        { stage: 'confirm', kind: 'notification' },
+        (stampNow() - committedAt) / 1000,
+      );
     const duplicates = results.filter((r) => r.duplicate).length;
     this.metrics.accepted.inc({ transport, kind: 'notification' }, results.length - duplicates);
     if (duplicates) this.metrics.duplicates.inc({ transport, kind: 'notification' }, duplicates);

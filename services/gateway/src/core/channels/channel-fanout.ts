@@ -84,19 +84,24 @@ export class ChannelFanout {
     else node.stream.catchingUp = false;
   }
 
-  /** A live message from the node queue. `body` is published as is. */
-  live(name: string, offset: number, body: Uint8Array): void {
+  /** A live message from the node queue. `body` is published as is. Returns whether it was published. */
+  live(name: string, offset: number, body: Uint8Array): boolean {
     const node = this.nodes.get(name);
-    if (!node) return;
+    if (!node) return false;
     switch (onLive(node.stream, offset)) {
       case 'deliver':
         for (const output of this.outputs) output.publishLive(name, body);
-        return this.published(node, offset);
+        this.published(node, offset);
+        return true;
       case 'duplicate':
-        return void this.metrics.duplicatesDropped.inc();
+        this.metrics.duplicatesDropped.inc();
+        return false;
       case 'gap':
         this.metrics.gapsFilled.inc();
-        return void this.catchUp(node);
+        void this.catchUp(node);
+        return false;
+      case 'held':
+        return false;
     }
   }
 

@@ -17,8 +17,12 @@ export class UserDelivery {
     private readonly log: JsonLogger,
   ) {}
 
-  /** A live notification for every local socket of its user, from `first` on. `body` is sent as is. */
-  live(first: Session, seq: number, body: Uint8Array): void {
+  /**
+   * A live notification for every local socket of its user, from `first` on. `body` is sent as is.
+   * Returns whether it was written to at least one socket.
+   */
+  live(first: Session, seq: number, body: Uint8Array): boolean {
+    let written = false;
     for (let s: Session | null = first; s; s = s.nextOfUser) {
       if (s.closed) continue;
       switch (onLive(s, seq)) {
@@ -26,6 +30,7 @@ export class UserDelivery {
           if (s.protocol.liveNotification(s, body)) {
             s.position = seq;
             this.metrics.delivered.inc();
+            written = true;
           }
           break;
         case 'duplicate':
@@ -37,6 +42,7 @@ export class UserDelivery {
           break;
       }
     }
+    return written;
   }
 
   /** Reads the socket's backlog from the store, then it goes live. */
