@@ -17,6 +17,7 @@ import { workload3 } from './workloads/w3-memory';
 import { workload3Cluster } from './workloads/w3-cluster';
 import { workload4 } from './workloads/w4-storm';
 import { workload5 } from './workloads/w5-socketio';
+import { workload6 } from './workloads/w6-latency';
 
 const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>> = {
   w1: workload1,
@@ -25,6 +26,7 @@ const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>>
   // W5 compares with the W1–W3 figures of the same run: it runs after them, and selecting it selects them.
   w5: workload5,
   w4: workload4,
+  w6: workload6,
   w3c: workload3Cluster,
 };
 const W5_NEEDS = ['w1', 'w2', 'w3'];

@@ -71,6 +71,9 @@ export function rss(pid: number): number {
   return kb ? Number(kb[1]) * 1024 : 0;
 }
 
+/** ms since epoch, sub-ms precision; comparable across processes on one machine. */
+export const now = (): number => performance.timeOrigin + performance.now();
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Median of a few RSS samples taken `gapMs` apart (after the process had time to settle). */

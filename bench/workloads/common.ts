@@ -57,4 +57,4 @@ export async function tokens(prefix: string, count: number, channels?: string[])
 export const gatewayPort = (cluster: TestCluster, index = 0): number =>
   Number(new URL(cluster.wsUrl(index, '')).port);
 
-export const now = (): number => performance.timeOrigin + performance.now();
+export { now } from '../lib/proc';

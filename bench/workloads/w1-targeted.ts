@@ -1,164 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
-import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { connect, type ChannelModel } from 'amqplib';
 import { TEST_API_KEY } from '@notify/testing';
-import { ClientWorker, type LatencySummary, type WorkerResult } from '../lib/clients';
-import { sleep } from '../lib/proc';
+import { ClientWorker } from '../lib/clients';
+import {
+  amqpProducer,
+  BATCH,
+  httpProducer,
+  maxRun,
+  notification,
+  pacedRun,
+  type Path,
+  type Run,
+} from '../lib/producers';
 import type { Figure } from '../lib/results';
 import { benchCluster, gatewayPort, now, tokens, track, type RunContext } from './common';
 
-const BATCH = 1000;
 /** Loads at which latency is measured, as fractions of the path's measured maximum. */
 const LOADS = [0.25, 0.5, 0.8];
-const BODY = 'y'.repeat(120);
-
-type Path = 'amqp' | 'http';
-
-/** One producer path into ingest, sending targeted notifications with `data.t` = send time. */
-interface Producer {
-  /** Sends notifications for these users; resolves when ingest (HTTP) or the broker (AMQP) accepted them. */
-  send(users: readonly number[]): Promise<void>;
-  /** Notifications HTTP refused (never expected). */
-  refused: number;
-  close(): Promise<void>;
-}
-
-const notification = (user: number): Record<string, unknown> => ({
-  userId: `w1-${user}`,
-  topic: 'bench',
-  title: 'Benchmark',
-  body: BODY,
-  data: { t: now() },
-});
-
-async function amqpProducer(url: string): Promise<Producer> {
-  const conn = await connect(url, { noDelay: true });
-  const ch: ConfirmChannel = await conn.createConfirmChannel();
-  return {
-    refused: 0,
-    async send(users) {
-      for (const u of users)
-        ch.publish('notify.ingest', 'notification.bench', Buffer.from(JSON.stringify(notification(u))), {
-          persistent: true,
-          messageId: randomUUID(),
-          contentType: 'application/json',
-        });
-      await ch.waitForConfirms();
-    },
-    close: () => conn.close().catch(() => undefined),
-  };
-}
-
-/** One notification per request, as a backend sends them; keep-alive, `inFlight` requests at once. */
-function httpProducer(baseUrl: string, apiKey: string, inFlight: number): Producer {
-  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
-  const { hostname, port } = new URL(baseUrl);
-  const post = (user: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const body = JSON.stringify(notification(user));
-      const req = request(
-        {
-          agent,
-          host: hostname,
-          port,
-          method: 'POST',
-          path: '/v1/notifications',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            authorization: `Bearer ${apiKey}`,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
-  const producer: Producer = {
-    refused: 0,
-    async send(users) {
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        while (next < users.length) {
-          const status = await post(users[next++]);
-          if (status !== 202 && status !== 201 && status !== 200) producer.refused++;
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(inFlight, users.length) }, lane));
-    },
-    close: async () => agent.destroy(),
-  };
-  return producer;
-}
-
-interface Run {
-  sent: number;
-  delivered: number;
-  /** First send → last frame at the clients. */
-  seconds: number;
-  /** First send → producer's last acceptance (HTTP responses, broker confirms). */
-  acceptSeconds: number;
-  reached: boolean;
-  minPerSocket: number;
-  closed: number;
-  latency?: LatencySummary;
-}
-
-/** Once everything was sent (t0 = first send): what the clients saw. */
-async function finish(result: Promise<WorkerResult>, t0: number, sent: number): Promise<Run> {
-  const acceptSeconds = (now() - t0) / 1000;
-  const r = await result;
-  return {
-    sent,
-    delivered: r.frames,
-    seconds: (r.lastFrameAt - t0) / 1000,
-    acceptSeconds,
-    reached: r.reached,
-    minPerSocket: r.minPerSocket,
-    closed: r.closedAfterReady,
-    latency: r.latency,
-  };
-}
-
-/** As fast as the path accepts: M notifications round robin over U users. */
-async function maxRun(w: ClientWorker, p: Producer, M: number, U: number, timeoutMs: number): Promise<Run> {
-  const { result } = await w.expect(M, timeoutMs);
-  const t0 = now();
-  for (let i = 0; i < M; i += BATCH)
-    await p.send(Array.from({ length: Math.min(BATCH, M - i) }, (_, k) => (i + k) % U));
-  return finish(result, t0, M);
-}
-
-/** Open loop at `rate`/s for `seconds`: sends on a 5 ms tick whatever is due, whatever came back. */
-async function pacedRun(
-  w: ClientWorker,
-  p: Producer,
-  rate: number,
-  seconds: number,
-  U: number,
-  timeoutMs: number,
-): Promise<Run> {
-  const total = Math.max(1, Math.round(rate * seconds));
-  const { result } = await w.expect(total, timeoutMs);
-  const t0 = now();
-  let sent = 0;
-  let user = 0;
-  const pending: Promise<void>[] = [];
-  while (sent < total && now() - t0 < timeoutMs) {
-    const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate) + 1);
-    if (due > sent) {
-      const users = Array.from({ length: due - sent }, () => user++ % U);
-      sent = due;
-      pending.push(p.send(users));
-    }
-    await sleep(5);
-  }
-  await Promise.all(pending);
-  return finish(result, t0, sent);
-}
 
 /** Raw amqplib, persistent + confirms → one durable queue → consumer with acks. */
 async function baseline(
