@@ -109,7 +109,9 @@ for (const [name, port] of [
 // HAProxy in front of the gateways when it is installed (as in production), and the demo page.
 const lb = await startLoadBalancer({ port: 8090, backends: [8080, 8081] });
 if (lb) start('haproxy', null, {}, lb.command, lb.args);
-const demoWsUrl = lb ? 'ws://127.0.0.1:8090/v1/ws' : 'ws://127.0.0.1:8080/v1/ws';
+// LB_TLS_CERT turns on HAProxy's TLS termination (deploy/haproxy/local.cfg.template): then wss:// only.
+const lbWsUrl = `${env.LB_TLS_CERT ? 'wss' : 'ws'}://127.0.0.1:8090/v1/ws`;
+const demoWsUrl = lb ? lbWsUrl : 'ws://127.0.0.1:8080/v1/ws';
 start('demo', 'scripts/demo-server.mjs', {
   DEMO_PORT: '8000',
   DEMO_WS_URL: demoWsUrl,
@@ -127,7 +129,7 @@ notify is starting: ingest http://127.0.0.1:3000 (OpenAPI at /docs), gateways ws
   token for "alice":    ${token}
   demo page:            http://127.0.0.1:8000/ (user alice; ?user=bob for another), via ${
     lb
-      ? 'HAProxy ws://127.0.0.1:8090/v1/ws (least connections over both gateways)'
+      ? `HAProxy ${lbWsUrl} (least connections over both gateways)`
       : "gateway-a only: install haproxy ('apt install haproxy') to put a load balancer in front"
   }
 Try it:

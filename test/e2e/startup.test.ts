@@ -7,23 +7,13 @@ import {
   createTestDatabase,
   createTestVhost,
   freePort,
+  runToExit,
   signToken,
   spawnService,
   TestClient,
   TEST_API_KEY,
   TEST_JWT_SECRET,
 } from '@notify/testing';
-
-async function runToExit(
-  name: 'ingest' | 'gateway',
-  env: Record<string, string>,
-): Promise<{ code: number | null; output: string }> {
-  const service = spawnService(name, await freePort(), env);
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), 15_000);
-  const code = await service.exited;
-  clearTimeout(timer);
-  return { code, output: service.output().trim() };
-}
 
 describe('start-up checks', () => {
   for (const [name, env, expected] of [

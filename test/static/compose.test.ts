@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONFIG_DEFAULTS } from '../support/config-variables';
-import { durationMs, exists, isRecord, obj, portVariable, serviceOf, str, stringList } from './helpers';
+import { durationMs, exists, isRecord, obj, portVariable, read, serviceOf, str, stringList } from './helpers';
 import {
   composeApps,
   composeCommand,
@@ -10,7 +10,13 @@ import {
   composeService,
   composeServices,
 } from './docker-files';
-import { checkHaproxyConfig, directive, haproxyCfg, type HaproxySection } from './haproxy-config';
+import {
+  checkFrontendBind,
+  checkHaproxyConfig,
+  haproxyCfg,
+  haproxyTlsCfg,
+  LB_TLS_CERT,
+} from './haproxy-config';
 
 describe('docker-compose.yml', () => {
   it('runs RabbitMQ and PostgreSQL with health checks, published on loopback at the ports the tests use', () => {
@@ -156,11 +162,36 @@ describe('docker-compose.yml', () => {
     });
     assert.deepEqual(servers.sort(), expected.sort(), 'haproxy.cfg servers should be the compose gateways');
 
-    const frontend = haproxyCfg().find((s) => s.header.startsWith('frontend '));
-    const bindPort = Number(/:(\d+)\b/.exec(directive(frontend as HaproxySection, 'bind') ?? '')?.[1]);
-    assert.ok(
-      composePorts(lb, 'haproxy').some((p) => p.target === bindPort && p.published === 8000),
-      `haproxy listens on ${bindPort}; compose should publish it as 8000`,
+    for (const [sections, published, tls] of [
+      [haproxyCfg(), 8000, false],
+      [haproxyTlsCfg(), 8443, true],
+    ] as const) {
+      const bindPort = Number(/:(\d+)\b/.exec(checkFrontendBind(sections, 'haproxy.cfg', tls))?.[1]);
+      assert.ok(
+        composePorts(lb, 'haproxy').some((p) => p.target === bindPort && p.published === published),
+        `haproxy listens on ${bindPort}${tls ? ' with TLS' : ''}; compose should publish it as ${published}`,
+      );
+    }
+  });
+
+  it('HAProxy terminates TLS only when LB_TLS_CERT names a certificate in the folder compose mounts', () => {
+    const lb = composeService('haproxy');
+    assert.equal(
+      composeEnv(lb, 'haproxy')[LB_TLS_CERT],
+      `\${${LB_TLS_CERT}:-}`,
+      'passed from .env or the shell, empty (plain ws:// on 8000) by default',
     );
+    const certs = stringList(lb.volumes, 'haproxy volumes')
+      .map((v) => v.split(':'))
+      .find(([, target]) => target === '/usr/local/etc/haproxy/certs');
+    assert.ok(certs, 'a folder for the certificate, at the path haproxy.cfg names');
+    assert.equal(certs[2], 'ro');
+    assert.ok(exists(certs[0] ?? ''), `${certs[0]} should exist, or Docker creates it as root`);
+    assert.match(
+      read(`${certs[0]}/.gitignore`),
+      /^\*$/m,
+      'certificates and keys in the mounted folder must never be committed',
+    );
+    assert.match(read('deploy/haproxy/haproxy.cfg'), /\/usr\/local\/etc\/haproxy\/certs\//);
   });
 });

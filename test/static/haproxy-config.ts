@@ -12,21 +12,47 @@ export interface HaproxySection {
 const HAPROXY_SECTIONS =
   /^(global|defaults|frontend|backend|listen|resolvers|peers|userlist|program|cache|ring)\b/;
 
-export function parseHaproxy(text: string): HaproxySection[] {
+/** The environment variable that turns on TLS termination in both HAProxy configs. */
+export const LB_TLS_CERT = 'LB_TLS_CERT';
+
+/**
+ * HAProxy's conditional blocks, as these configs use them: `.if strneq("${VAR}","")` (set and not
+ * empty) and `.if defined(VAR)`, with `.else` and `.endif`. Anything else fails, so a new condition
+ * gets a meaning here before a test reads a config that uses it.
+ */
+function condition(line: string, env: Record<string, string>): boolean {
+  const set = /^\.if strneq\("\$\{(\w+)\}",""\)$/.exec(line);
+  if (set) return (env[set[1] ?? ''] ?? '') !== '';
+  const defined = /^\.if defined\((\w+)\)$/.exec(line);
+  if (defined) return env[defined[1] ?? ''] !== undefined;
+  assert.fail(`haproxy: condition "${line}" is not one these tests know`);
+}
+
+/** The config's sections as HAProxy sees them in environment `env` (conditional blocks resolved). */
+export function parseHaproxy(text: string, env: Record<string, string> = {}): HaproxySection[] {
   const sections: HaproxySection[] = [];
+  // One entry per open .if: whether its current branch is taken.
+  const taken: boolean[] = [];
   for (const raw of text.split('\n')) {
     const line = raw
       .replace(/(^|\s)#.*$/, '')
       .trim()
       .replace(/\s+/g, ' ');
     if (line === '') continue;
-    if (HAPROXY_SECTIONS.test(line)) sections.push({ header: line, lines: [] });
+    if (line.startsWith('.if ')) taken.push(condition(line, env));
+    else if (line === '.else') {
+      assert.ok(taken.length > 0, 'haproxy: .else without .if');
+      taken.push(!(taken.pop() ?? false));
+    } else if (line === '.endif') assert.ok(taken.pop() !== undefined, 'haproxy: .endif without .if');
+    else if (taken.includes(false)) continue;
+    else if (HAPROXY_SECTIONS.test(line)) sections.push({ header: line, lines: [] });
     else {
       const current = sections.at(-1);
       assert.ok(current, `haproxy: "${line}" outside any section`);
       current.lines.push(line);
     }
   }
+  assert.equal(taken.length, 0, 'haproxy: .if without .endif');
   return sections;
 }
 
@@ -38,6 +64,31 @@ export function haproxySection(sections: HaproxySection[], header: string): Hapr
 
 export function directive(section: HaproxySection, prefix: string): string | undefined {
   return section.lines.find((l) => l === prefix || l.startsWith(`${prefix} `));
+}
+
+/**
+ * The frontend's one bind, so that with TLS no plain port stays open: TLS (at least 1.2) with the
+ * certificate LB_TLS_CERT names when `tls`, plain otherwise. Returns the bind line.
+ */
+export function checkFrontendBind(sections: HaproxySection[], file: string, tls: boolean): string {
+  const frontend = sections.find((s) => s.header.startsWith('frontend '));
+  assert.ok(frontend, `${file}: a frontend`);
+  const binds = frontend.lines.filter((l) => l.startsWith('bind '));
+  assert.equal(binds.length, 1, `${file}${tls ? ' with TLS' : ''}: one bind, got ${binds.join(' | ')}`);
+  const bind = binds[0] ?? '';
+  if (!tls) {
+    assert.doesNotMatch(bind, / ssl( |$)/, `${file}: without ${LB_TLS_CERT} the bind is plain`);
+    return bind;
+  }
+  assert.match(
+    bind,
+    / ssl crt "\$\{LB_TLS_CERT\}"/,
+    `${file}: TLS with the certificate ${LB_TLS_CERT} names`,
+  );
+  assert.match(bind, / ssl-min-ver TLSv1\.[23]( |$)/, `${file}: no TLS below 1.2`);
+  // WebSockets are upgraded over HTTP/1.1; offering h2 would need RFC 8441 on the gateways.
+  assert.match(bind, / alpn http\/1\.1( |$)/, `${file}: ALPN http/1.1`);
+  return bind;
 }
 
 /** Checks shared by the compose config and the local template; returns the load-balancing backend. */
@@ -76,6 +127,12 @@ export function checkHaproxyConfig(sections: HaproxySection[], file: string): Ha
 }
 
 export const haproxyCfg = lazy(() => parseHaproxy(read('deploy/haproxy/haproxy.cfg')));
+/** haproxy.cfg with TLS termination on, at the path docker-compose.yml mounts certificates under. */
+export const haproxyTlsCfg = lazy(() =>
+  parseHaproxy(read('deploy/haproxy/haproxy.cfg'), {
+    [LB_TLS_CERT]: '/usr/local/etc/haproxy/certs/notify.pem',
+  }),
+);
 /** The template without its comment lines, which mention the placeholders to explain them. */
 export const templateBody = lazy(() =>
   read('deploy/haproxy/local.cfg.template')

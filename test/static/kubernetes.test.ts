@@ -290,7 +290,7 @@ describe('Kubernetes', () => {
     assert.equal(byService.get('ingest')?.minAvailable, 1);
   });
 
-  it('the Ingress sends /v1/ws to the gateways and the HTTP API to ingest, with WebSocket timeouts', () => {
+  it('the Ingress terminates TLS and sends /v1/ws to the gateways and the HTTP API to ingest, with WebSocket timeouts', () => {
     const ingresses = ofKind('Ingress');
     assert.equal(ingresses.length, 1);
     const ingress = ingresses[0] as K8sObject;
@@ -317,6 +317,24 @@ describe('Kubernetes', () => {
         routes.set(str(path.path, 'path'), service.name);
       }
     }
+    assert.equal(annotations['nginx.ingress.kubernetes.io/ssl-redirect'], 'true', 'plain HTTP is redirected');
+    const tlsHosts = new Set<string>();
+    for (const entry of list(spec.tls, 'Ingress tls (TLS termination)')) {
+      const tls = obj(entry, 'tls');
+      assert.match(str(tls.secretName, 'tls secretName'), /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      stringList(tls.hosts, 'tls hosts').forEach((h) => tlsHosts.add(h));
+    }
+    for (const rule of list(spec.rules, 'rules')) {
+      // A rule without a host, or with one no certificate covers, would be served with the controller's
+      // default (fake) certificate.
+      const host = str(obj(rule, 'rule').host, 'rule host');
+      assert.ok(tlsHosts.has(host), `Ingress rule ${host} has no certificate in spec.tls`);
+    }
+    assert.ok(
+      !ofKind('Secret').some((secret) => (secret.raw.type ?? '') === 'kubernetes.io/tls'),
+      'the TLS Secret is created from the real certificate, never kept in the manifests',
+    );
+    assert.match(read(`${K8S_DIR}/README.md`), /kubectl -n notify create secret tls notify-tls/);
     const serviceFor = (kind: 'ingest' | 'gateway'): string => {
       const services = servicesSelecting(deploymentRunning(kind));
       assert.equal(services.length, 1, `one Service should select the ${kind} pods`);

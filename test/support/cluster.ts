@@ -2,6 +2,7 @@ import { connect, type ConfirmChannel, type ChannelModel } from 'amqplib';
 import { createTestDatabase, type TestDatabase } from './postgres';
 import { createTestVhost, type TestVhost } from './rabbitmq';
 import { freePort, spawnService, waitReady, type ServiceProcess } from './processes';
+import { request, type TestCertificate } from './tls';
 import { TEST_API_KEY, TEST_JWT_SECRET } from './tokens';
 
 export interface TestCluster {
@@ -10,7 +11,11 @@ export interface TestCluster {
   ingest: ServiceProcess;
   gateways: ServiceProcess[];
   env: Record<string, string>;
+  /** `http://…`, or `https://…` with TLS. */
   ingestUrl: string;
+  /** The CA the services' certificate is trusted with, when started with TLS. */
+  ca: Buffer | undefined;
+  /** `ws://…`, or `wss://…` with TLS. */
   wsUrl(gateway: number, query: string): string;
   /** NOTIFY_NODE_ID of gateway `index`: unique per cluster, so parallel test files never share one. */
   nodeId(index: number): string;
@@ -28,22 +33,26 @@ async function postJson(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
+  ca?: Buffer,
 ): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, {
+  const res = await request(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
+    ca,
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: JSON.parse(res.text) as unknown };
 }
 
 /**
- * Real services as processes, on a vhost and a database of their own: ingest plus `gateways` nodes.
+ * Real services as processes, on a vhost and a database of their own: ingest plus `gateways` nodes,
+ * all serving HTTPS/WSS with `tls` when it is given.
  * Every process is stopped and the vhost and database dropped by `stop()`.
  */
 export async function startCluster(
-  options: { gateways?: number; env?: Record<string, string> } = {},
+  options: { gateways?: number; env?: Record<string, string>; tls?: TestCertificate } = {},
 ): Promise<TestCluster> {
+  const { tls } = options;
   const [vhost, db] = await Promise.all([createTestVhost(), createTestDatabase()]);
   const env: Record<string, string> = {
     NOTIFY_AMQP_URL: vhost.url,
@@ -62,27 +71,39 @@ export async function startCluster(
     env,
     ingest: undefined as unknown as ServiceProcess,
     gateways: [],
-    ingestUrl: `http://127.0.0.1:${ingestPort}`,
+    ingestUrl: `${tls ? 'https' : 'http'}://127.0.0.1:${ingestPort}`,
+    ca: tls?.ca,
     nodeId: (index) => `gw-${index}-${vhost.name.slice(-8)}`,
-    wsUrl: (gateway, query) => `ws://127.0.0.1:${gatewayPorts[gateway]}/v1/ws?${query}`,
-    post: (body, headers = {}) => postJson(`${cluster.ingestUrl}/v1/notifications`, body, headers),
-    publish: (channel, body) => postJson(`${cluster.ingestUrl}/v1/channels/${channel}/messages`, body),
+    wsUrl: (gateway, query) => `${tls ? 'wss' : 'ws'}://127.0.0.1:${gatewayPorts[gateway]}/v1/ws?${query}`,
+    post: (body, headers = {}) => postJson(`${cluster.ingestUrl}/v1/notifications`, body, headers, tls?.ca),
+    publish: (channel, body) =>
+      postJson(`${cluster.ingestUrl}/v1/channels/${channel}/messages`, body, {}, tls?.ca),
     async startIngest() {
-      cluster.ingest = spawnService('ingest', ingestPort, {
-        ...env,
-        NOTIFY_INGEST_PORT: String(ingestPort),
-        NOTIFY_NODE_ID: `ingest-${vhost.name}`,
-      });
+      cluster.ingest = spawnService(
+        'ingest',
+        ingestPort,
+        {
+          ...env,
+          NOTIFY_INGEST_PORT: String(ingestPort),
+          NOTIFY_NODE_ID: `ingest-${vhost.name}`,
+        },
+        { tls },
+      );
       await waitReady(cluster.ingest);
       return cluster.ingest;
     },
     async startGateway(index, extraEnv = {}) {
-      const gateway = spawnService('gateway', gatewayPorts[index], {
-        ...env,
-        NOTIFY_GATEWAY_PORT: String(gatewayPorts[index]),
-        NOTIFY_NODE_ID: cluster.nodeId(index),
-        ...extraEnv,
-      });
+      const gateway = spawnService(
+        'gateway',
+        gatewayPorts[index],
+        {
+          ...env,
+          NOTIFY_GATEWAY_PORT: String(gatewayPorts[index]),
+          NOTIFY_NODE_ID: cluster.nodeId(index),
+          ...extraEnv,
+        },
+        { tls },
+      );
       cluster.gateways[index] = gateway;
       await waitReady(gateway);
       return gateway;

@@ -1,12 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
+import { request, tlsEnv, type TestCertificate } from './tls';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
 export interface ServiceProcess {
   name: string;
   port: number;
+  /** `http://127.0.0.1:<port>`, or `https://` when started with TLS. */
+  url: string;
+  /** The CA its certificate is trusted with, when started with TLS. */
+  ca: Buffer | undefined;
   /** NOTIFY_NODE_ID it was started with: how waitReady knows the answer came from this process. */
   nodeId: string | undefined;
   child: ChildProcess;
@@ -43,11 +48,15 @@ export const SERVICE_NODE_FLAGS: Record<'ingest' | 'gateway', readonly string[]>
 export const EXIT_WITH_PARENT = ['--require', join(ROOT, 'scripts', 'exit-with-parent.cjs')] as const;
 export const LAUNCHED_STDIO: ['pipe', 'pipe', 'pipe'] = ['pipe', 'pipe', 'pipe'];
 
-/** Starts a built service (`node dist/services/<name>/src/main.js`) as a real process. */
+/**
+ * Starts a built service (`node dist/services/<name>/src/main.js`) as a real process; with `tls` it
+ * serves HTTPS/WSS with that certificate.
+ */
 export function spawnService(
   name: 'ingest' | 'gateway',
   port: number,
   env: Record<string, string>,
+  options: { tls?: TestCertificate } = {},
 ): ServiceProcess {
   // Node flags the process starts with (e.g. --cpu-prof, which NODE_OPTIONS does not allow).
   const { SERVICE_NODE_ARGS: nodeArgs = '', ...serviceEnv } = env;
@@ -55,7 +64,12 @@ export function spawnService(
   const flags = [...EXIT_WITH_PARENT, ...SERVICE_NODE_FLAGS[name], ...nodeArgs.split(' ').filter(Boolean)];
   const child = spawn(process.execPath, [...flags, script], {
     cwd: ROOT,
-    env: { ...process.env, NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info', ...serviceEnv },
+    env: {
+      ...process.env,
+      NOTIFY_LOG_LEVEL: process.env.NOTIFY_LOG_LEVEL ?? 'info',
+      ...(options.tls ? tlsEnv(options.tls) : {}),
+      ...serviceEnv,
+    },
     stdio: LAUNCHED_STDIO,
   });
   let log = '';
@@ -65,6 +79,8 @@ export function spawnService(
   return {
     name,
     port,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    ca: options.tls?.ca,
     nodeId: env.NOTIFY_NODE_ID,
     child,
     output: () => log,
@@ -81,6 +97,18 @@ export function spawnService(
   };
 }
 
+/** Starts a service that is expected to exit (bad configuration): its exit code and what it wrote. */
+export async function runToExit(
+  name: 'ingest' | 'gateway',
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const service = spawnService(name, await freePort(), env);
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), 15_000);
+  const code = await service.exited;
+  clearTimeout(timer);
+  return { code, output: service.output().trim() };
+}
+
 /** Polls `/readyz` until it answers 200; fails with the process output if it exits or times out. */
 export async function waitReady(service: ServiceProcess, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -89,12 +117,11 @@ export async function waitReady(service: ServiceProcess, timeoutMs = 20_000): Pr
       throw new Error(`${service.name} exited with ${service.child.exitCode}:\n${service.output()}`);
     }
     try {
-      const res = await fetch(`http://127.0.0.1:${service.port}/readyz`);
+      const res = await request(`${service.url}/readyz`, { ca: service.ca });
       if (res.status === 200) {
         // freePort() then spawn can race: make sure the process answering is the one started here.
-        const health = (await (await fetch(`http://127.0.0.1:${service.port}/healthz`)).json()) as {
-          node?: string;
-        };
+        const healthz = await request(`${service.url}/healthz`, { ca: service.ca });
+        const health = JSON.parse(healthz.text) as { node?: string };
         if (service.nodeId === undefined || health.node === service.nodeId) return;
         throw new Error(
           `port ${service.port} is answered by node ${health.node}, not ${service.nodeId}:\n${service.output()}`,

@@ -25,9 +25,10 @@ export class TestClient {
     );
   }
 
-  static connect(url: string, headers: Record<string, string> = {}): Promise<TestClient> {
+  /** `ca`: the certificate a `wss://` gateway is trusted with (a test certificate). */
+  static connect(url: string, headers: Record<string, string> = {}, ca?: Buffer): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      const ws = new WebSocket(url, { headers, ...(ca ? { ca } : {}) });
       const client = new TestClient(ws);
       ws.once('open', () => resolve(client));
       ws.once('unexpected-response', (_req, res) => reject(new UpgradeRejected(res.statusCode ?? 0)));

@@ -31,6 +31,7 @@ import { V1Protocol } from './protocols/v1/v1-protocol';
 import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
 import { loadNativeUws, NativeUwsUnavailableError, type UwsModule } from './runtime/native-uws';
 import { SocketWriter } from './transport/socket-writer';
+import { createUwsApp } from './transport/uws-app';
 import { UwsServer } from './transport/uws-server';
 
 function loadUwsOrExit(): { uws: UwsModule; binary: string } {
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   const bindings = new BrokerBindings(nodeQueue);
 
   // Transport: the uWS app and the one send path.
-  const app = uws.App();
+  const app = createUwsApp(uws, config.tls);
   const writer = new SocketWriter(app, config.maxBackpressureBytes, metrics);
 
   // Core: sessions, user streams, channels, read state.
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
   const port = await server.listen();
   log.info('listening', {
     port,
+    tls: config.tls !== undefined,
     uws: binary.split(/[\\/]/).pop(),
     amqp: redact(config.amqpUrl),
     queue: nodeQueue.queueName,

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { coalesceAmqplibWrites, Topology } from '@notify/amqp';
-import { loadConfigOrExit, redact } from '@notify/config';
+import { loadConfigOrExit, redact, type TlsFiles } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
 import { createDatabase, migrateToLatest } from '@notify/store';
 import { AppModule } from './app.module';
@@ -26,6 +26,14 @@ async function migrate(config: IngestConfig, log: JsonLogger): Promise<void> {
   }
 }
 
+function tlsOptions(tls: TlsFiles): { cert: Buffer; key: Buffer; passphrase?: string } {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
+  };
+}
+
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(() => loadIngestConfig());
   const log = new JsonLogger('ingest', { node: config.nodeId });
@@ -34,6 +42,8 @@ async function bootstrap(): Promise<void> {
 
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
+    // With TLS files the port serves only HTTPS: Nest creates a node:https server instead.
+    ...(config.tls ? { httpsOptions: tlsOptions(config.tls) } : {}),
     logger: new ConsoleLogger({ json: true, logLevels: ['log', 'warn', 'error', 'fatal'] }),
   });
   app.useGlobalPipes(createValidationPipe());
@@ -61,7 +71,11 @@ async function bootstrap(): Promise<void> {
 
   // HTTP first, so liveness answers while the broker is still unreachable.
   await app.listen(config.port, '0.0.0.0');
-  log.info('http listening', { port: config.port, amqp: redact(config.amqpUrl) });
+  log.info('http listening', {
+    port: config.port,
+    tls: config.tls !== undefined,
+    amqp: redact(config.amqpUrl),
+  });
   await app
     .get(IngestTopology)
     .whenDeclared()

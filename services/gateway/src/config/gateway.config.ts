@@ -1,4 +1,4 @@
-import { ConfigError, EnvReader } from '@notify/config';
+import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
 
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-in-production';
 
@@ -28,6 +28,8 @@ export interface GatewayConfig {
   maxConnectionsPerUser: number;
   dbPoolSize: number;
   migrateOnStart: boolean;
+  /** Set: the port serves only HTTPS/WSS. */
+  tls?: TlsFiles;
 }
 
 export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConfig {
@@ -65,5 +67,6 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     maxConnectionsPerUser: env.int('NOTIFY_MAX_CONNECTIONS_PER_USER', 100, 1, 1_000_000),
     dbPoolSize: env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     migrateOnStart: env.bool('NOTIFY_MIGRATE_ON_START', true),
+    tls: loadTlsFiles(env),
   };
 }

@@ -1,4 +1,4 @@
-import { ConfigError, EnvReader } from '@notify/config';
+import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
 import type { ChannelHistoryWindow } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
@@ -21,6 +21,8 @@ export class IngestConfig {
     /** 0 disables the job (another instance or an external job does it). */
     readonly retentionIntervalMs: number,
     readonly channelHistory: ChannelHistoryWindow,
+    /** Set: the port serves only HTTPS. */
+    readonly tls?: TlsFiles,
   ) {}
 }
 
@@ -50,5 +52,6 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
       maxMessages: env.int('NOTIFY_CHANNEL_HISTORY_SIZE', 1000, 1, 10_000_000),
       maxAgeSeconds: env.int('NOTIFY_CHANNEL_HISTORY_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
     },
+    loadTlsFiles(env),
   );
 }
