@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensureDependencies } from './ensure-deps.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -25,6 +26,7 @@ function find(dir, suffixes, out = []) {
   return out;
 }
 
+ensureDependencies(root);
 run('bash', ['scripts/ensure-services.sh', '--check']);
 run('bash', ['scripts/build.sh']);
 if (!args.includes('--no-lint')) run('npm', ['run', '--silent', 'lint']);
