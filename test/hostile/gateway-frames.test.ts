@@ -132,55 +132,60 @@ describe(`hostile WebSocket frames against a real gateway (seed ${seed})`, () =>
     return tally;
   }
 
-  it(`${CONNECTIONS} connections × ${FRAMES} generated frames: documented replies only, the node and a good client unharmed`, async () => {
-    const port = cluster.gateways[0].port;
-    const good = await connect(0, 'good', 'g');
-    const rssBefore = await metricValue(port, 'process_resident_memory_bytes');
-    let posted = 0;
-    let posting = true;
-    const poster = (async () => {
-      while (posting) {
-        const res = await cluster.post({ userId: 'good', topic: 'fuzz.during', body: `n${posted + 1}` });
-        assert.equal(res.status, 202);
-        posted++;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    const started = Date.now();
-    const tally = await runAll(0, CONNECTIONS, (t) => EXPECTED_CLOSE[t]);
-    posting = false;
-    await poster;
-    assert.equal((await cluster.post({ userId: 'good', topic: 'fuzz.after' })).status, 202);
-    posted++;
+  it(
+    `${CONNECTIONS} connections × ${FRAMES} generated frames: documented replies only, the node and a good client unharmed`,
+    { timeout: 60_000 },
+    async () => {
+      const port = cluster.gateways[0].port;
+      const good = await connect(0, 'good', 'g');
+      const rssBefore = await metricValue(port, 'process_resident_memory_bytes');
+      let posted = 0;
+      let posting = true;
+      const poster = (async () => {
+        while (posting) {
+          const res = await cluster.post({ userId: 'good', topic: 'fuzz.during', body: `n${posted + 1}` });
+          assert.equal(res.status, 202);
+          posted++;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const started = Date.now();
+      const tally = await runAll(0, CONNECTIONS, (t) => EXPECTED_CLOSE[t]);
+      posting = false;
+      await poster;
+      assert.equal((await cluster.post({ userId: 'good', topic: 'fuzz.after' })).status, 202);
+      posted++;
 
-    const seqs: number[] = [];
-    while (seqs.length < posted) seqs.push((await good.next('notification')).seq);
-    assert.deepEqual(
-      seqs,
-      Array.from({ length: posted }, (_, i) => i + 1),
-      'in order, no gap, no loss',
-    );
-    assert.equal(good.closeCode, null);
-    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
-    assert.equal(cluster.gateways[0].child.exitCode, null, 'the gateway is still running');
+      const seqs: number[] = [];
+      while (seqs.length < posted) seqs.push((await good.next('notification')).seq);
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: posted }, (_, i) => i + 1),
+        'in order, no gap, no loss',
+      );
+      assert.equal(good.closeCode, null);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+      assert.equal(cluster.gateways[0].child.exitCode, null, 'the gateway is still running');
+      assert.ok(!cluster.gateways[0].output().includes('handler failed'), 'no handler threw');
 
-    const rssAfter = await metricValue(port, 'process_resident_memory_bytes');
-    const summary = {
-      seed,
-      ms: Date.now() - started,
-      ...tally,
-      undocumented: tally.undocumented.length,
-      posted,
-      rssBeforeMiB: +(rssBefore / 2 ** 20).toFixed(1),
-      rssAfterMiB: +(rssAfter / 2 ** 20).toFixed(1),
-    };
-    console.log(`hostile-ws summary ${JSON.stringify(summary)}`);
-    assert.deepEqual(tally.undocumented.slice(0, 5), [], 'every reply is a documented frame');
-    assert.equal(tally.errors.internal ?? 0, 0, 'no generated frame breaks the store');
-    assert.ok(tally.frames >= CONNECTIONS * FRAMES);
-    assert.ok(rssAfter - rssBefore < 100 * 2 ** 20, `RSS grew ${(rssAfter - rssBefore) / 2 ** 20} MiB`);
-    await good.close();
-  });
+      const rssAfter = await metricValue(port, 'process_resident_memory_bytes');
+      const summary = {
+        seed,
+        ms: Date.now() - started,
+        ...tally,
+        undocumented: tally.undocumented.length,
+        posted,
+        rssBeforeMiB: +(rssBefore / 2 ** 20).toFixed(1),
+        rssAfterMiB: +(rssAfter / 2 ** 20).toFixed(1),
+      };
+      console.log(`hostile-ws summary ${JSON.stringify(summary)}`);
+      assert.deepEqual(tally.undocumented.slice(0, 5), [], 'every reply is a documented frame');
+      assert.equal(tally.errors.internal ?? 0, 0, 'no generated frame breaks the store');
+      assert.ok(tally.frames >= CONNECTIONS * FRAMES);
+      assert.ok(rssAfter - rssBefore < 100 * 2 ** 20, `RSS grew ${(rssAfter - rssBefore) / 2 ** 20} MiB`);
+      await good.close();
+    },
+  );
 
   it('at the default frame budget the same fuzz gets rate_limited or 4429, nothing undocumented', async () => {
     const tally = await runAll(1, 5, (t) => [...EXPECTED_CLOSE[t], CloseCode.RateLimited]);
