@@ -86,6 +86,16 @@ function fakeTime(): { now: () => number; timers: Timers; advance(ms: number): v
   };
 }
 
+function superviseFakes(name: string, children: FakeChild[], time: ReturnType<typeof fakeTime>): Supervisor {
+  return supervise({
+    name,
+    spawn: () => spawnFake(children),
+    log: () => undefined,
+    now: time.now,
+    timers: time.timers,
+  });
+}
+
 describe('scripts/supervise.cjs (npm start restarts what dies)', () => {
   it('backs off from 250 ms doubling to 5 s, and starts over once a process stayed up 30 s', () => {
     assert.deepEqual(BACKOFF, { initialMs: 250, maxMs: 5_000, resetAfterMs: 30_000 });
@@ -130,25 +140,13 @@ describe('scripts/supervise.cjs (npm start restarts what dies)', () => {
   it('stop() ends the process and cancels a pending restart', async () => {
     const time = fakeTime();
     const children: FakeChild[] = [];
-    const supervisor = supervise({
-      name: 'ingest',
-      spawn: () => spawnFake(children),
-      log: () => undefined,
-      now: time.now,
-      timers: time.timers,
-    });
+    const supervisor = superviseFakes('ingest', children, time);
     await supervisor.stop('SIGTERM');
     assert.deepEqual(children[0].signals, ['SIGTERM']);
     time.advance(10_000);
     assert.equal(children.length, 1, 'a process stopped on purpose is not restarted');
 
-    const crashed = supervise({
-      name: 'demo',
-      spawn: () => spawnFake(children),
-      log: () => undefined,
-      now: time.now,
-      timers: time.timers,
-    });
+    const crashed = superviseFakes('demo', children, time);
     children[1].exit(1);
     assert.equal(time.pending(), 1, 'a restart is scheduled');
     await crashed.stop();
