@@ -32,6 +32,22 @@ describe('start-up checks', () => {
       { NODE_ENV: 'production', NOTIFY_JWT_SECRET: '' },
       /^invalid configuration: NOTIFY_JWT_SECRET is required when NODE_ENV=production$/,
     ],
+    // The dev values are public (README, npm start): production refuses them even when set explicitly.
+    [
+      'gateway',
+      { NODE_ENV: 'production', NOTIFY_JWT_SECRET: 'dev-only-jwt-secret-change-me-in-production' },
+      /^invalid configuration: NOTIFY_JWT_SECRET is the public development value, refused when NODE_ENV=production: set a secret of your own$/,
+    ],
+    [
+      'ingest',
+      { NODE_ENV: 'production', NOTIFY_API_KEYS: 'dev-producer-key' },
+      /^invalid configuration: NOTIFY_API_KEYS is the public development value, refused when NODE_ENV=production: set a secret of your own$/,
+    ],
+    [
+      'ingest',
+      { NODE_ENV: 'production', NOTIFY_API_KEYS: 'an-own-producer-key-of-enough-length,dev-producer-key' },
+      /^invalid configuration: NOTIFY_API_KEYS is the public development value, refused when NODE_ENV=production/,
+    ],
     [
       'ingest',
       { NOTIFY_AMQP_URL: 'http://nope' },

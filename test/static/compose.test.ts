@@ -1,8 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CONFIG_DEFAULTS } from '../support/config-variables';
-import { durationMs, exists, isRecord, obj, portVariable, read, serviceOf, str, stringList } from './helpers';
 import {
+  durationMs,
+  exists,
+  isRecord,
+  obj,
+  optionalList,
+  portVariable,
+  read,
+  serviceOf,
+  str,
+  stringList,
+} from './helpers';
+import {
+  COMPOSE_VARIABLE,
   composeApps,
   composeCommand,
   composeEnv,
@@ -119,16 +131,60 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('gives the gateways a JWT secret the gateway accepts (32 characters or more)', () => {
-    for (const name of composeApps('gateway')) {
-      const value = composeEnv(composeService(name), name).NOTIFY_JWT_SECRET;
-      assert.ok(value, `${name}: NODE_ENV=production makes NOTIFY_JWT_SECRET required`);
-      const fallback = /^\$\{\w+:?-(.*)\}$/.exec(value)?.[1] ?? value;
+  it('holds no dev secret: the JWT secret and API keys come from .env, with no fallback', () => {
+    const text = read('docker-compose.yml');
+    for (const [file, constant] of [
+      ['services/gateway/src/config/gateway.config.ts', 'DEV_JWT_SECRET'],
+      ['services/ingest/src/config/ingest.config.ts', 'DEV_API_KEY'],
+    ] as const) {
+      const value = new RegExp(`export const ${constant} = '([^']+)'`).exec(read(file))?.[1];
+      assert.ok(value, `${file} should define ${constant}`);
+      assert.ok(!text.includes(value), `docker-compose.yml should not hold the dev value of ${constant}`);
+    }
+    const secrets: [string, string][] = [
+      ...composeApps('gateway').map((name): [string, string] => [name, 'NOTIFY_JWT_SECRET']),
+      ...composeApps('ingest').map((name): [string, string] => [name, 'NOTIFY_API_KEYS']),
+    ];
+    for (const [name, variable] of secrets) {
+      const value = composeEnv(composeService(name), name)[variable];
+      // Empty unless .env sets it: development mode then uses the service's own dev value, and
+      // production refuses to start.
       assert.ok(
-        fallback.length >= 32,
-        `${name}: NOTIFY_JWT_SECRET "${fallback}" is shorter than 32 characters`,
+        value === `\${${variable}:-}` || value === `\${${variable}}`,
+        `${name}: ${variable} should be \${${variable}:-} (got ${value})`,
       );
     }
+  });
+
+  it('publishes every port on loopback unless NOTIFY_BIND_ADDRESS says otherwise', () => {
+    let published = 0;
+    for (const name of Object.keys(composeServices())) {
+      for (const p of composePorts(composeService(name), name)) {
+        published++;
+        assert.equal(p.hostIp, '127.0.0.1', `${name}: host port ${p.published} should default to 127.0.0.1`);
+      }
+    }
+    assert.ok(published >= 7);
+    for (const name of [...composeApps('ingest'), ...composeApps('gateway')]) {
+      const raw = optionalList(composeService(name).ports, `${name}.ports`).map(String);
+      assert.ok(
+        raw.every((entry) => entry.startsWith('${NOTIFY_BIND_ADDRESS:-127.0.0.1}:')),
+        `${name}: ${raw.join(', ')} should be published on \${NOTIFY_BIND_ADDRESS:-127.0.0.1}`,
+      );
+    }
+  });
+
+  it('.env.example lists every variable compose reads, and nothing else', () => {
+    const used = new Set([...read('docker-compose.yml').matchAll(COMPOSE_VARIABLE)].map((m) => m[1]));
+    const listed = new Set(
+      read('.env.example')
+        .split('\n')
+        .map((line) => /^(\w+)=/.exec(line)?.[1])
+        .filter((name): name is string => name !== undefined),
+    );
+    assert.ok(used.size >= 4, `compose reads ${[...used].join(', ')}`);
+    assert.deepEqual([...listed].sort(), [...used].sort());
+    assert.match(read('.env.example'), /openssl rand/, 'says how to generate a secret');
   });
 
   it('no two services publish the same host port', () => {

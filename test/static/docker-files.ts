@@ -156,6 +156,14 @@ interface PublishedPort {
   target: number;
 }
 
+/** `${NAME:-default}`, `${NAME-default}`, `${NAME}` */
+export const COMPOSE_VARIABLE = /\$\{(\w+)(?::?[-?]([^}]*))?\}/g;
+
+/** `text` as compose reads it from an empty environment (and no .env): each variable by its default. */
+export function withComposeDefaults(text: string): string {
+  return text.replace(COMPOSE_VARIABLE, (_match, _name: string, fallback?: string) => fallback ?? '');
+}
+
 export function composePorts(service: Obj, what: string): PublishedPort[] {
   return optionalList(service.ports, `${what}.ports`).map((entry) => {
     if (isRecord(entry)) {
@@ -165,7 +173,7 @@ export function composePorts(service: Obj, what: string): PublishedPort[] {
         target: num(entry.target, `${what} target`),
       };
     }
-    const text = String(entry).replace(/\/(tcp|udp)$/, '');
+    const text = withComposeDefaults(String(entry)).replace(/\/(tcp|udp)$/, '');
     const parts = text.split(':');
     assert.ok(parts.length >= 2 && parts.length <= 3, `${what}: "${text}" should be [ip:]host:container`);
     const [target = '', published = '', hostIp] = [...parts].reverse();

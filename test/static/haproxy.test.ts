@@ -1,16 +1,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/processes';
 import { makeTestCertificate, opensslAvailable } from '../support/tls';
 import { ROOT } from './helpers';
 import {
   checkFrontendBind,
   checkHaproxyConfig,
+  directive,
   haproxyCfg,
   haproxySection,
+  type HaproxySection,
   haproxyTlsCfg,
   LB_TLS_CERT,
   parseHaproxy,
@@ -122,5 +127,87 @@ describe('HAProxy template for local processes', () => {
       options(checkFrontendBind(haproxyTlsCfg(), 'haproxy.cfg', true)),
       'TLS bind options',
     );
+  });
+});
+
+/**
+ * Log-format variables and sample fetches that print the query string: the request line (%r), the URI
+ * (%HU), the query (%HQ), and fetches of the URL, URI or its parameters.
+ */
+const QUERY_IN_LOG = /%(\{[^}]*\})?(r|HU|HQ)\b|%\[[^\]]*\b(url|uri|query|urlp|url_param|capture\.req\.uri)\b/;
+
+describe('HAProxy logs', () => {
+  const configs = (): [string, HaproxySection[]][] => [
+    ['haproxy.cfg', haproxyCfg()],
+    ['local.cfg.template', parseHaproxy(renderTemplate('1', ''))],
+  ];
+
+  it('no log line can print the query string, where WebSocket clients may send their token', () => {
+    assert.doesNotMatch(
+      'log-format "%ci %HM %HPO %HV %rc"',
+      QUERY_IN_LOG,
+      'the check lets a safe format pass',
+    );
+    for (const unsafe of [
+      '%r',
+      '%{+Q}r',
+      '%HU',
+      '%{+Q}HQ',
+      '%[url]',
+      '%[urlp(token)]',
+      '%[capture.req.uri]',
+    ]) {
+      assert.match(`log-format "%ci ${unsafe}"`, QUERY_IN_LOG, `the check catches ${unsafe}`);
+    }
+    for (const [file, sections] of configs()) {
+      const lines = sections.flatMap((s) => s.lines);
+      for (const line of lines) {
+        // Their built-in formats end with the whole request line.
+        assert.doesNotMatch(line, /^option (httplog|httpslog)\b/, `${file}: "${line}" logs the query string`);
+        if (/^(log-format|log-format-sd|error-log-format) /.test(line)) {
+          assert.doesNotMatch(line, QUERY_IN_LOG, `${file}: "${line}" can log the query string`);
+        }
+        assert.doesNotMatch(line, /^capture request header (authorization|cookie)\b/i, `${file}: "${line}"`);
+      }
+      const format = directive(haproxySection(sections, 'defaults'), 'log-format');
+      assert.match(format ?? '', /%HPO\b/, `${file}: requests are logged with their path`);
+    }
+  });
+
+  it('a request with a token in its query string is logged with its path only (HAProxy run)', async (t) => {
+    if (spawnSync('haproxy', ['-v']).error) return t.skip('haproxy is not installed (.ci/run installs it)');
+    const backend = createServer((_req, res) => res.writeHead(200).end('ok'));
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'notify-haproxy-log-'));
+    const file = join(dir, 'local.cfg');
+    const port = await freePort();
+    const backendPort = (backend.address() as AddressInfo).port;
+    writeFileSync(file, renderTemplate(String(port), `    server gw-a 127.0.0.1:${backendPort}`));
+    const haproxy = spawn('haproxy', ['-f', file, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    haproxy.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    haproxy.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = await new Promise<number>((resolve) => {
+          const req = get(
+            { host: '127.0.0.1', port, path: '/v1/ws?device=d1&token=SECRET-TOKEN-VALUE', agent: false },
+            (res) => res.resume().on('end', () => resolve(res.statusCode ?? 0)),
+          );
+          req.on('error', () => setTimeout(() => resolve(0), 50));
+        });
+      }
+      assert.equal(status, 200, log);
+      for (let i = 0; i < 100 && !log.includes('/v1/ws'); i++) await new Promise((r) => setTimeout(r, 20));
+      const line = log.split('\n').find((l) => l.includes('/v1/ws'));
+      assert.ok(line, `a log line for the request: ${log}`);
+      assert.match(line, / 200 .* GET \/v1\/ws HTTP\/1\.1$/);
+      assert.doesNotMatch(log, /SECRET-TOKEN-VALUE|token=/);
+    } finally {
+      haproxy.kill('SIGTERM');
+      backend.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

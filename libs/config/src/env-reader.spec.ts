@@ -27,6 +27,19 @@ describe('EnvReader', () => {
     );
   });
 
+  it('refuses the dev value in production, even when it is set explicitly', () => {
+    assert.equal(new EnvReader({ S: 'dev' }).secret('S', 'dev'), 'dev');
+    assert.equal(new EnvReader({ NODE_ENV: 'production', S: 'own' }).secret('S', 'dev'), 'own');
+    assert.throws(
+      () => new EnvReader({ NODE_ENV: 'production', S: ' dev ' }).secret('S', 'dev'),
+      /^ConfigError: invalid configuration: S is the public development value, refused when NODE_ENV=production/,
+    );
+    assert.throws(
+      () => new EnvReader({ NODE_ENV: 'production' }).refuseDevValue('L', ['a', 'dev'], 'dev'),
+      /L is the public development value/,
+    );
+  });
+
   it('keeps passwords out of printed URLs', () => {
     assert.equal(redact('amqp://user:secret@host:5672/v'), 'amqp://user:***@host:5672/v');
   });

@@ -27,12 +27,27 @@ export class EnvReader {
     return this.raw(name);
   }
 
-  /** A value every production deployment must set; local development gets `devFallback`. */
+  /**
+   * A value every production deployment must set; local development gets `devFallback`. The dev value
+   * is public (README, `npm start`), so production refuses it even when it is set explicitly.
+   */
   secret(name: string, devFallback: string): string {
     const value = this.raw(name);
-    if (value !== undefined) return value;
-    if (this.production) throw new ConfigError(name, 'is required when NODE_ENV=production');
-    return devFallback;
+    if (this.production) {
+      if (value === undefined) throw new ConfigError(name, 'is required when NODE_ENV=production');
+      this.refuseDevValue(name, [value], devFallback);
+    }
+    return value ?? devFallback;
+  }
+
+  /** In production, refuses any of `values` equal to the public development value `devValue`. */
+  refuseDevValue(name: string, values: readonly string[], devValue: string): void {
+    if (this.production && values.includes(devValue)) {
+      throw new ConfigError(
+        name,
+        'is the public development value, refused when NODE_ENV=production: set a secret of your own',
+      );
+    }
   }
 
   url(name: string, fallback: string, protocols: readonly string[]): string {

@@ -30,6 +30,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
   const port = env.port('NOTIFY_INGEST_PORT', 3000);
   const apiKeys = env.list('NOTIFY_API_KEYS', []);
   if (apiKeys.length === 0) apiKeys.push(env.secret('NOTIFY_API_KEYS', DEV_API_KEY));
+  env.refuseDevValue('NOTIFY_API_KEYS', apiKeys, DEV_API_KEY);
   if (env.production && apiKeys.some((key) => key.length < MIN_PRODUCTION_API_KEY_LENGTH)) {
     throw new ConfigError(
       'NOTIFY_API_KEYS',
