@@ -11,7 +11,7 @@ import {
   type TestCluster,
 } from '@notify/testing';
 
-/** Deployments with an identity provider: RS256 tokens verified against a JWKS URL (the async path). */
+/** Deployments with an identity provider: RS256 tokens verified against a JWKS URL, keys fetched ahead. */
 describe('JWKS authentication', () => {
   let cluster: TestCluster;
   let jwks: Server;

@@ -10,3 +10,4 @@ export * from './broker-restart';
 export * from './validation-corpus';
 export * from './fake-amqp';
 export * from './jwks-server';
+export * from './upgrade-status';
