@@ -54,9 +54,6 @@ export class JwksCache {
     return this.loaded;
   }
 
-  /** Number of fetches started: lets tests see the rate limit. */
-  fetches = 0;
-
   /** Keys that may verify a token with this `kid` (any key when the token names none). */
   candidates(kid: string | undefined): VerificationKey[] {
     if (kid === undefined) return [...this.keys];
@@ -79,7 +76,6 @@ export class JwksCache {
 
   private async fetchOnce(): Promise<void> {
     this.lastFetchAt = Date.now();
-    this.fetches++;
     let nextMs: number;
     try {
       const { keys, maxAgeMs } = await this.download();
