@@ -11,3 +11,5 @@ export * from './validation-corpus';
 export * from './fake-amqp';
 export * from './tls';
 export * from './raw-ws';
+export * from './jwks-server';
+export * from './upgrade-status';

@@ -97,11 +97,27 @@ async function main(): Promise<void> {
     log,
   );
 
-  // Protocols on the transport, and the node's HTTP routes.
+  // Protocols on the transport, and the node's HTTP routes. JWKS keys are fetched ahead: the node
+  // is not ready until they are loaded, and retries until then.
+  const verifier = new JwtVerifier({
+    secret: config.jwtSecret,
+    jwks: config.jwksUrl
+      ? {
+          url: config.jwksUrl,
+          refreshSeconds: config.jwksRefreshSeconds,
+          minRefetchSeconds: config.jwksMinRefetchSeconds,
+          onLoaded: (keys) => log.info('jwks loaded', { keys }),
+          onFailed: (reason) => log.warn('jwks fetch failed', { reason }),
+        }
+      : undefined,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+  });
+  verifier.start();
   const v1 = new V1Protocol(
     writer,
     { acks: new Acks(cursorWriter, metrics), channels, inbox },
-    new JwtVerifier({ secret: config.jwtSecret, jwksUrl: config.jwksUrl }),
+    verifier,
     config.allowedOrigins,
   );
   const server = new UwsServer(app, uws, config, lifecycle, compaction, metrics, log);
@@ -109,7 +125,11 @@ async function main(): Promise<void> {
   serveHttpRoutes(app, {
     nodeId: config.nodeId,
     metrics,
-    dependenciesReady: async () => ({ rabbitmq: nodeQueue.connected, postgres: await pingDatabase(db) }),
+    dependenciesReady: async () => ({
+      rabbitmq: nodeQueue.connected,
+      postgres: await pingDatabase(db),
+      tokenKeys: verifier.ready,
+    }),
     draining: () => server.draining,
     beforeScrape: () => {
       metrics.bindings.set(nodeQueue.boundKeys);
@@ -144,6 +164,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('draining', { signal, connections: registry.size });
     server.drain(config.drainMs);
+    verifier.stop();
     await cursorWriter.close();
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();

@@ -10,6 +10,14 @@ export interface GatewayConfig {
   databaseUrl: string;
   jwtSecret?: string;
   jwksUrl?: string;
+  /** How often the JWKS is fetched again (sooner if its Cache-Control max-age says so). */
+  jwksRefreshSeconds: number;
+  /** A token with an unknown `kid` refetches the JWKS at most once per this interval. */
+  jwksMinRefetchSeconds: number;
+  /** Required `iss` when set. */
+  jwtIssuer?: string;
+  /** Accepted `aud` values; empty: not checked. */
+  jwtAudience: string[];
   /** Browser Origins allowed to connect; empty allows any (development). */
   allowedOrigins: string[];
   /** Largest client frame; bigger ones close the socket with 1009. */
@@ -55,6 +63,10 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     ]),
     jwtSecret: jwksUrl ? undefined : jwtSecret,
     jwksUrl,
+    jwksRefreshSeconds: env.int('NOTIFY_JWKS_REFRESH_SECONDS', 300, 10, 86_400),
+    jwksMinRefetchSeconds: env.int('NOTIFY_JWKS_MIN_REFETCH_SECONDS', 10, 1, 3_600),
+    jwtIssuer: env.optionalString('NOTIFY_JWT_ISSUER'),
+    jwtAudience: env.list('NOTIFY_JWT_AUDIENCE', []),
     allowedOrigins: env.list('NOTIFY_ALLOWED_ORIGINS', []),
     maxPayloadBytes: env.int('NOTIFY_MAX_PAYLOAD_BYTES', 16 * 1024, 512, 1024 * 1024),
     maxBackpressureBytes: env.int('NOTIFY_MAX_BACKPRESSURE_BYTES', 1024 * 1024, 16 * 1024, 64 * 1024 * 1024),

@@ -9,7 +9,7 @@ export interface UpgradeRequest {
 
 export interface UpgradeRejection {
   ok: false;
-  status: '400 Bad Request' | '401 Unauthorized' | '403 Forbidden';
+  status: '400 Bad Request' | '401 Unauthorized' | '403 Forbidden' | '503 Service Unavailable';
   reason: string;
 }
 
@@ -21,10 +21,8 @@ export type UpgradeDecision = { ok: true; fields: SessionFields } | UpgradeRejec
  * through ClientPort.
  */
 export interface ProtocolAdapter extends ClientPort {
-  /** True when `authorizeSync` can decide every upgrade (no key to fetch). */
-  readonly synchronous: boolean;
-  authorizeSync(req: UpgradeRequest): UpgradeDecision;
-  authorize(req: UpgradeRequest): Promise<UpgradeDecision>;
+  /** Decides an upgrade synchronously: the transport upgrades inside uWS' own handler. */
+  authorize(req: UpgradeRequest): UpgradeDecision;
   /** One client frame, already admitted (size and rate) by the core. */
   message(s: Session, bytes: ArrayBuffer): void;
 }

@@ -5,8 +5,8 @@ import { writeJson } from '../runtime/http-reply';
 export interface RouteDeps {
   nodeId: string;
   metrics: GatewayMetrics;
-  /** Whether the node may take traffic (broker and store reachable). */
-  dependenciesReady(): Promise<{ rabbitmq: boolean; postgres: boolean }>;
+  /** Whether the node may take traffic (broker and store reachable, token keys loaded). */
+  dependenciesReady(): Promise<{ rabbitmq: boolean; postgres: boolean; tokenKeys: boolean }>;
   draining(): boolean;
   /** Sets the gauges that are read, not counted, just before a scrape. */
   beforeScrape(): void;
@@ -26,7 +26,7 @@ function readyz(res: HttpResponse, d: RouteDeps): void {
   void d.dependenciesReady().then((deps) => {
     if (aborted) return;
     const draining = d.draining();
-    const ready = deps.rabbitmq && deps.postgres && !draining;
+    const ready = deps.rabbitmq && deps.postgres && deps.tokenKeys && !draining;
     writeJson(res, ready ? '200 OK' : '503 Service Unavailable', { ready, checks: { ...deps, draining } });
   });
 }

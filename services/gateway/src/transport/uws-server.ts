@@ -7,7 +7,7 @@ import type {
   WebSocket,
 } from 'uWebSockets.js';
 import type { JsonLogger } from '@notify/logging';
-import type { ProtocolAdapter, UpgradeDecision } from '../core/protocol-adapter';
+import type { ProtocolAdapter } from '../core/protocol-adapter';
 import { newSession } from '../core/sessions/session';
 import type { SessionLifecycle } from '../core/sessions/session-lifecycle';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
@@ -117,41 +117,26 @@ export class UwsServer {
     const key = req.getHeader('sec-websocket-key');
     const wsProtocol = req.getHeader('sec-websocket-protocol');
     const extensions = req.getHeader('sec-websocket-extensions');
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
     if (this.drainingNow) {
       this.metrics.rejectedUpgrades.inc({ reason: 'draining' });
       return writeJson(res, '503 Service Unavailable', { error: 'node is draining; reconnect' });
     }
-    const complete = (decision: UpgradeDecision, fromAsync: boolean): void => {
-      if (!decision.ok) {
-        this.metrics.rejectedUpgrades.inc({ reason: decision.reason });
-        return writeJson(res, decision.status, { error: decision.reason });
-      }
-      const refused = this.lifecycle.refuseConnection(decision.fields.userId);
-      if (refused) {
-        this.metrics.rejectedUpgrades.inc({ reason: 'connections per user' });
-        return writeJson(res, '429 Too Many Requests', { error: refused });
-      }
-      const data: SocketData = {
-        session: newSession(decision.fields, protocol, this.options.maxFramesPerSecond),
-      };
-      if (fromAsync) res.cork(() => res.upgrade(data, key, wsProtocol, extensions, context));
-      else res.upgrade(data, key, wsProtocol, extensions, context);
-    };
-    if (protocol.synchronous) {
-      // Decided and upgraded inside uWS' own (corked) handler: no async upgrade, see verifyHs256.
-      return complete(protocol.authorizeSync(request), false);
+    // Decided and upgraded inside uWS' own (corked) handler: never after an await, see
+    // docs/architecture.md, "uWebSockets.js 20.30 and async upgrades".
+    const decision = protocol.authorize(request);
+    if (!decision.ok) {
+      this.metrics.rejectedUpgrades.inc({ reason: decision.reason });
+      return writeJson(res, decision.status, { error: decision.reason });
     }
-    protocol.authorize(request).then(
-      (decision) => {
-        if (!aborted) complete(decision, true);
-      },
-      (err: unknown) => {
-        this.log.error('upgrade failed', { error: err });
-        if (!aborted) writeJson(res, '500 Internal Server Error', { error: 'internal' });
-      },
-    );
+    const refused = this.lifecycle.refuseConnection(decision.fields.userId);
+    if (refused) {
+      this.metrics.rejectedUpgrades.inc({ reason: 'connections per user' });
+      return writeJson(res, '429 Too Many Requests', { error: refused });
+    }
+    const data: SocketData = {
+      session: newSession(decision.fields, protocol, this.options.maxFramesPerSecond),
+    };
+    res.upgrade(data, key, wsProtocol, extensions, context);
   }
 
   private open(ws: WebSocket<SocketData>): void {

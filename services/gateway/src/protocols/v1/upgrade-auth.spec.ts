@@ -2,15 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
 import { JwtVerifier } from '@notify/auth';
-import { authorizeUpgrade as authorizeAsync, authorizeUpgradeSync } from './upgrade-auth';
-
-// Both paths must decide alike; the spec runs every case through each.
-const authorizeUpgrade: typeof authorizeAsync = async (req, v, origins) => {
-  const sync = authorizeUpgradeSync(req, v, origins);
-  const viaAsync = await authorizeAsync(req, v, origins);
-  assert.deepEqual(sync, viaAsync);
-  return sync;
-};
+import type { UpgradeRequest } from '../../core/protocol-adapter';
+import { authorizeUpgrade } from './upgrade-auth';
 
 const SECRET = 'unit-test-secret-unit-test-secret-0123';
 const verifier = new JwtVerifier({ secret: SECRET });
@@ -92,5 +85,34 @@ describe('authorizeUpgrade', () => {
         .ok,
       true,
     );
+  });
+
+  it('checks iss and aud when the verifier is configured with them', async () => {
+    const strict = new JwtVerifier({ secret: SECRET, issuer: 'https://idp', audience: ['notify', 'x'] });
+    const req = (token: string): UpgradeRequest => ({
+      authorization: `Bearer ${token}`,
+      origin: '',
+      query: 'device=d',
+    });
+    assert.ok(authorizeUpgrade(req(await sign({ iss: 'https://idp', aud: ['y', 'x'] })), strict, []).ok);
+    for (const claims of [
+      { aud: 'notify' },
+      { iss: 'https://other', aud: 'notify' },
+      { iss: 'https://idp' },
+    ]) {
+      const d = authorizeUpgrade(req(await sign(claims)), strict, []);
+      assert.equal(!d.ok && d.status, '401 Unauthorized', JSON.stringify(claims));
+    }
+  });
+
+  it('answers 503 while the JWKS keys are not loaded yet (the node is not ready either)', async () => {
+    // Not started: no key set was loaded.
+    const jwks = new JwtVerifier({ jwks: { url: 'http://127.0.0.1:9/jwks.json' } });
+    const d = authorizeUpgrade(
+      { authorization: `Bearer ${await sign({})}`, origin: '', query: 'device=d' },
+      jwks,
+      [],
+    );
+    assert.equal(!d.ok && d.status, '503 Service Unavailable');
   });
 });

@@ -55,31 +55,22 @@ function rejectToken(err: unknown): Rejection {
   return { ok: false, status: '401 Unauthorized', reason };
 }
 
-/** Decides an upgrade at once; only for a verifier that is `synchronous` (shared secret). */
-export function authorizeUpgradeSync(
+/**
+ * Decides an upgrade at once, inside uWS' own handler: the verifier is synchronous whatever its keys
+ * (docs/architecture.md, "uWebSockets.js 20.30 and async upgrades").
+ */
+export function authorizeUpgrade(
   req: UpgradeRequest,
   verifier: JwtVerifier,
   allowedOrigins: readonly string[],
 ): UpgradeDecision {
   const check = checkRequest(req, allowedOrigins);
   if (!check.ok) return check;
+  if (!verifier.ready) {
+    return { ok: false, status: '503 Service Unavailable', reason: 'token keys not loaded yet; retry' };
+  }
   try {
     return accepted(verifier.verifySync(check.bearer), check);
-  } catch (err) {
-    return rejectToken(err);
-  }
-}
-
-/** Decides an upgrade with any verifier (JWKS keys may have to be fetched). */
-export async function authorizeUpgrade(
-  req: UpgradeRequest,
-  verifier: JwtVerifier,
-  allowedOrigins: readonly string[],
-): Promise<UpgradeDecision> {
-  const check = checkRequest(req, allowedOrigins);
-  if (!check.ok) return check;
-  try {
-    return accepted(await verifier.verify(check.bearer), check);
   } catch (err) {
     return rejectToken(err);
   }

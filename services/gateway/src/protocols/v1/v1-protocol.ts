@@ -29,7 +29,7 @@ import type { Acks } from '../../core/user-stream/acks';
 import { channelGroup, encodeStoredMessage } from './channel-output';
 import { decodeClientFrame } from './decode';
 import { closeCodeFor, encodeError } from './refusals';
-import { authorizeUpgrade, authorizeUpgradeSync } from './upgrade-auth';
+import { authorizeUpgrade } from './upgrade-auth';
 
 /** What v1 client frames ask of the core. */
 export interface V1Core {
@@ -47,15 +47,7 @@ export class V1Protocol implements ProtocolAdapter {
     private readonly allowedOrigins: readonly string[],
   ) {}
 
-  get synchronous(): boolean {
-    return this.verifier.synchronous;
-  }
-
-  authorizeSync(req: UpgradeRequest): UpgradeDecision {
-    return authorizeUpgradeSync(req, this.verifier, this.allowedOrigins);
-  }
-
-  authorize(req: UpgradeRequest): Promise<UpgradeDecision> {
+  authorize(req: UpgradeRequest): UpgradeDecision {
     return authorizeUpgrade(req, this.verifier, this.allowedOrigins);
   }
 

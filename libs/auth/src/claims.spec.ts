@@ -1,0 +1,53 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkClaims, type ClaimRules } from './claims';
+import { TokenRejectedError } from './token-rejected.error';
+
+const now = (): number => Math.floor(Date.now() / 1000);
+const base = (): Record<string, unknown> => ({ sub: 'u1', exp: now() + 60 });
+const open: ClaimRules = { clockTolerance: 5, audience: [] };
+const strict: ClaimRules = { clockTolerance: 5, issuer: 'https://idp.example', audience: ['notify', 'api'] };
+const refused = (payload: Record<string, unknown>, rules: ClaimRules, problem = 'invalid'): void =>
+  assert.throws(
+    () => checkClaims(payload, rules),
+    (err: unknown) => err instanceof TokenRejectedError && err.problem === problem,
+    JSON.stringify(payload),
+  );
+
+describe('claim rules', () => {
+  it('checks neither iss nor aud when none is configured', () => {
+    assert.equal(checkClaims({ ...base(), iss: 'anyone', aud: 'anything' }, open).userId, 'u1');
+  });
+
+  it('requires the configured iss, and an aud (string or array) naming one accepted audience', () => {
+    const iss = 'https://idp.example';
+    for (const aud of ['notify', 'api', ['other', 'notify'], ['api']]) {
+      assert.equal(checkClaims({ ...base(), iss, aud }, strict).userId, 'u1', JSON.stringify(aud));
+    }
+    for (const payload of [
+      { ...base(), aud: 'notify' },
+      { ...base(), iss: 'https://evil.example', aud: 'notify' },
+      { ...base(), iss: ['https://idp.example'], aud: 'notify' },
+      { ...base(), iss },
+      { ...base(), iss, aud: 'other' },
+      { ...base(), iss, aud: ['other'] },
+      { ...base(), iss, aud: [] },
+      { ...base(), iss, aud: 'notify,api' },
+      { ...base(), iss, aud: { notify: true } },
+    ]) {
+      refused(payload, strict);
+    }
+  });
+
+  it('refuses a missing, non-numeric or past exp, an nbf ahead, and a bad sub or channels', () => {
+    refused({ sub: 'u1' }, open);
+    refused({ sub: 'u1', exp: '9999999999' }, open);
+    refused({ sub: 'u1', exp: now() - 10 }, open, 'expired');
+    refused({ ...base(), nbf: now() + 60 }, open);
+    refused({ ...base(), nbf: 'soon' }, open);
+    refused({ exp: now() + 60 }, open);
+    for (const sub of ['', 'a b', 'user.*', 'u#1', 'x'.repeat(129), 42]) refused({ ...base(), sub }, open);
+    refused({ ...base(), channels: 'news' }, open);
+    refused({ ...base(), channels: [1] }, open);
+  });
+});

@@ -1,0 +1,57 @@
+import { USER_ID_PATTERN } from '@notify/protocol';
+import { TokenRejectedError } from './token-rejected.error';
+
+export interface VerifiedToken {
+  userId: string;
+  /** Seconds since epoch; the gateway closes the socket with 4401 then. */
+  expiresAt: number;
+  /** Channel grants from the `channels` claim: exact names or `prefix.*`. */
+  channels: readonly string[];
+}
+
+export interface ClaimRules {
+  /** Clock skew tolerated on `exp`/`nbf`, in seconds. */
+  clockTolerance: number;
+  /** When set, `iss` must equal it. */
+  issuer?: string;
+  /** When not empty, `aud` (a string or an array) must name at least one of these. */
+  audience: readonly string[];
+}
+
+/** Shared by every token without grants: each session holds its grants for as long as it lives. */
+const NO_CHANNELS: readonly string[] = Object.freeze([]);
+
+/** The claim rules (docs/protocol.md, "Connecting"), the same whichever key checked the signature. */
+export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules): VerifiedToken {
+  const now = Math.floor(Date.now() / 1000);
+  const { exp, nbf, sub, channels } = payload;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+    throw new TokenRejectedError('invalid', 'exp is required');
+  }
+  if (exp + rules.clockTolerance <= now) throw new TokenRejectedError('expired', 'token expired');
+  if (nbf !== undefined && (typeof nbf !== 'number' || nbf - rules.clockTolerance > now)) {
+    throw new TokenRejectedError('invalid', 'token not yet valid');
+  }
+  if (rules.issuer !== undefined && payload.iss !== rules.issuer) {
+    throw new TokenRejectedError('invalid', 'unexpected iss');
+  }
+  if (rules.audience.length > 0 && !audienceMatches(payload.aud, rules.audience)) {
+    throw new TokenRejectedError('invalid', 'unexpected aud');
+  }
+  if (typeof sub !== 'string' || !USER_ID_PATTERN.test(sub)) {
+    throw new TokenRejectedError('invalid', 'sub must be a valid user id');
+  }
+  if (channels !== undefined && !(Array.isArray(channels) && channels.every((c) => typeof c === 'string'))) {
+    throw new TokenRejectedError('invalid', 'channels must be an array of strings');
+  }
+  return {
+    userId: sub,
+    expiresAt: exp,
+    channels: channels === undefined || channels.length === 0 ? NO_CHANNELS : (channels as string[]),
+  };
+}
+
+function audienceMatches(aud: unknown, accepted: readonly string[]): boolean {
+  if (typeof aud === 'string') return accepted.includes(aud);
+  return Array.isArray(aud) && aud.some((a) => typeof a === 'string' && accepted.includes(a));
+}
