@@ -27,7 +27,8 @@ function find(dir, suffixes, out = []) {
 }
 
 ensureDependencies(root);
-run('bash', ['scripts/ensure-services.sh', '--check']);
+// Starts RabbitMQ and PostgreSQL when installed but stopped; says how to install what is missing.
+run('bash', ['scripts/ensure-services.sh']);
 run('bash', ['scripts/build.sh']);
 if (!args.includes('--no-lint')) run('npm', ['run', '--silent', 'lint']);
 
