@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { JsonLogger } from '@notify/logging';
-import { StoreUnavailableError } from '@notify/store';
+import { asStoreError, StoreUnavailableError } from '@notify/store';
 
 interface BodyParserError {
   type?: string;
@@ -47,7 +47,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
           { statusCode: 415, error: 'Unsupported Media Type', message: 'body must be UTF-8 JSON' },
         ];
     }
-    if (exception instanceof StoreUnavailableError) {
+    // Also a connection error that reached us raw: a restart of the database is a 503, never a 500.
+    if (asStoreError(exception) instanceof StoreUnavailableError) {
       return [
         503,
         {
