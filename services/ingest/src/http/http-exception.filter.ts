@@ -3,10 +3,13 @@ import type { Response } from 'express';
 import { JsonLogger } from '@notify/logging';
 import { asStoreError, StoreUnavailableError } from '@notify/store';
 
+/** What body-parser throws (http-errors): `expose` says whether its message may be shown. */
 interface BodyParserError {
   type?: string;
   status?: number;
   limit?: number;
+  expose?: boolean;
+  message?: string;
 }
 
 /** The one place where errors become HTTP responses: `{statusCode, error, message, errors?}`. */
@@ -46,6 +49,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
           415,
           { statusCode: 415, error: 'Unsupported Media Type', message: 'body must be UTF-8 JSON' },
         ];
+    }
+    // Any other refusal of the body parser (a content-encoding whose bytes do not decode, an aborted
+    // or short body) is the client's: its 4xx, never a 500.
+    const status = parserError?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message =
+        parserError?.expose && parserError.message ? parserError.message : 'body could not be read';
+      return [status, { statusCode: status, error: statusText(status), message }];
     }
     // Also a connection error that reached us raw: a restart of the database is a 503, never a 500.
     if (asStoreError(exception) instanceof StoreUnavailableError) {
