@@ -288,3 +288,111 @@ export const rawGarbage: fc.Arbitrary<Buffer> = fc.oneof(
     )
     .map(text),
 );
+
+export interface HostileAmqpMessage {
+  routingKey: string;
+  content: Buffer;
+  contentType: string | undefined;
+  /** What makes it invalid, for failure messages. */
+  kind: string;
+}
+
+const validRoutingKey = fc.constantFrom('notification.hostile.test', 'channel.news.sport');
+
+const oddRoutingKey = fc.oneof(
+  fc.constantFrom(
+    '',
+    'notification',
+    'notification.',
+    'channel',
+    'channel.',
+    'channel.bad name',
+    'channel.a..b',
+    'channel.' + 'a'.repeat(240),
+    'NOTIFICATION.x',
+    'user.alice',
+    '#',
+    '*.x',
+    'notification.\u00e9t\u00e9',
+  ),
+  fc
+    .string({ maxLength: 100 })
+    .filter((k) => !k.startsWith('notification.') && !k.startsWith('channel.') && Buffer.byteLength(k) < 256),
+);
+
+const VALID_BODY = '{"userId":"alice","data":{"ok":true}}';
+
+/**
+ * Messages to notify.ingest that ingest must refuse, each for a reason of its own kind: not JSON, not
+ * an object, a schema violation (always an unknown field, whatever else it holds), a lone surrogate,
+ * too deep, over the size limit (`limitBytes`), an odd routing key (with a body that would be valid).
+ */
+export function hostileAmqpMessage(limitBytes: number): fc.Arbitrary<HostileAmqpMessage> {
+  const jsonType = fc.constantFrom<string | undefined>('application/json', 'application/json', undefined);
+  const oddType = fc.constantFrom<string | undefined>(
+    'text/plain',
+    'application/octet-stream',
+    'application/json; charset=utf-16',
+    '',
+  );
+  const msg = (kind: string, key: fc.Arbitrary<string>, body: fc.Arbitrary<Buffer>, type = jsonType) =>
+    fc.record({ routingKey: key, content: body, contentType: type }).map((m) => ({ ...m, kind }));
+  const surrogateBody = fc
+    .tuple(
+      fc.constantFrom('data', 'title', 'body', 'topic'),
+      fc.constantFrom('\\ud800', '\\udfff', 'a\\udbffb'),
+    )
+    .map(([f, s]) =>
+      text(`{"userId":"alice",${JSON.stringify(f)}:${f === 'data' ? `{"${s}":"${s}"}` : `"${s}"`}}`),
+    );
+  return fc.oneof(
+    msg(
+      'not JSON',
+      validRoutingKey,
+      hostileBytes.map((b) => Buffer.concat([text('\u0001'), b])),
+    ),
+    msg(
+      'not an object',
+      validRoutingKey,
+      fc
+        .oneof(
+          fc.constantFrom('[]', '[{}]', '1', '"text"', 'null', 'true', '1e400'),
+          fc.json().filter((j) => !j.startsWith('{')),
+        )
+        .map(text),
+    ),
+    msg(
+      'wrong schema',
+      validRoutingKey,
+      hostileJsonText
+        .filter((j) => j.startsWith('{'))
+        .map((j) => text(`{"zz_unknown":true,${j.slice(1)}`.replace(',}', '}'))),
+    ),
+    msg('lone surrogate', validRoutingKey, surrogateBody),
+    msg(
+      'too deep',
+      validRoutingKey,
+      fc
+        .integer({ min: 32, max: 20_000 })
+        .map((levels) => text(`{"userId":"alice","data":${deepJson(levels, 'object')}}`)),
+    ),
+    {
+      weight: 1,
+      arbitrary: msg(
+        'oversize',
+        validRoutingKey,
+        fc.constant(text(`{"userId":"alice","title":"${'x'.repeat(limitBytes)}"}`)),
+      ),
+    },
+    msg('odd routing key', oddRoutingKey, fc.constant(text(VALID_BODY))),
+    msg(
+      'wrong content type',
+      validRoutingKey,
+      fc.oneof(
+        surrogateBody,
+        hostileBytes.map((b) => Buffer.concat([text('\u0001'), b])),
+      ),
+      oddType,
+    ),
+  );
+}
