@@ -9,3 +9,4 @@ export * from './haproxy';
 export * from './broker-restart';
 export * from './validation-corpus';
 export * from './fake-amqp';
+export * from './postgres-restart';
