@@ -1,4 +1,4 @@
-import type { FieldError } from './validation';
+import type { FieldError } from './field-error';
 
 /**
  * How deep arrays and objects may nest in a body, the body itself being level 1 (so `data` may hold

@@ -1,12 +1,10 @@
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
+import type { FieldError } from './field-error';
 import { unstorableFields } from './storable-json';
 import { acceptByPlan, validationPlanOf } from './validation-plan';
 
-export interface FieldError {
-  field: string;
-  messages: string[];
-}
+export type { FieldError } from './field-error';
 
 /** Unknown fields are refused so that a misspelt field is an error, not silently dropped data. */
 export const VALIDATOR_OPTIONS = {
