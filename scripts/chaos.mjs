@@ -7,6 +7,7 @@
 //
 // Usage: node scripts/chaos.mjs [--no-build] [--small] [--users N] [--devices N] [--notifications N]
 //          [--rate N] [--duration-ms N] [--seed N] [--fault drop-frame|duplicate-frame] [--json FILE]
+//          [--postgres-restart]   (also restarts the local PostgreSQL: every database on it is disrupted)
 //          [--logs DIR]   (keeps every service's debug output, HAProxy's traffic log and report.json)
 // Needs PostgreSQL and RabbitMQ (scripts/ensure-services.sh), haproxy (apt-get install -y haproxy), and
 // the right to run `rabbitmqctl stop_app/start_app` (root on a Debian install).
@@ -50,6 +51,7 @@ const options = {
   durationMs: int('--duration-ms', small ? 110_000 : 270_000),
   seed: int('--seed', Math.floor(Math.random() * 2 ** 31)),
   fault: value('--fault', 'none'),
+  postgresRestart: flag('--postgres-restart'),
   logsDir: value('--logs', undefined),
   log: (line) => process.stderr.write(`${line}\n`),
 };

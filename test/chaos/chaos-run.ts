@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import WebSocket from 'ws';
 import {
+  restartPostgres,
   restartRabbitmq,
   signToken,
   startCluster,
@@ -60,10 +61,15 @@ export interface ChaosOptions {
    * HAProxy's traffic log and the report as JSON. Nothing is written without it.
    */
   logsDir?: string;
+  /**
+   * Also restart the local PostgreSQL (65 %; `restartPostgres`: `pg_ctlcluster <version> main restart`
+   * or NOTIFY_TEST_PG_RESTART). It disrupts every database on the server, so it is a phase to ask for.
+   */
+  postgresRestart?: boolean;
 }
 
 export interface ChaosEvent {
-  name: 'gateway-kill' | 'rabbitmq-restart' | 'ingest-kill';
+  name: 'gateway-kill' | 'rabbitmq-restart' | 'ingest-kill' | 'postgres-restart';
   target: string;
   /** Since the start of the producing phase. */
   atMs: number;
@@ -83,6 +89,7 @@ export interface ChaosReport {
     notifications: number;
     ratePerSecond: number;
     durationMs: number;
+    postgresRestart: boolean;
   };
   gateways: number;
   devices: number;
@@ -612,6 +619,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       notifications: options.notifications,
       ratePerSecond,
       durationMs: options.durationMs,
+      postgresRestart: options.postgresRestart ?? false,
     },
     gateways: gatewayCount,
     devices: options.users * options.devicesPerUser,
@@ -756,6 +764,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         producingDeadline,
         devicesOn,
         log,
+        options.postgresRestart ?? false,
       );
       const cuts = runCuts(devices, s, random, options.cutFraction ?? 0.1, progress, () => producersDone);
       await producers;
@@ -912,8 +921,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
 /**
  * The chaos schedule, by production progress so that every event happens while notifications flow:
- * SIGKILL a gateway (15 %), SIGKILL ingest (35 %), restart RabbitMQ (55 %), SIGKILL another gateway
- * (75 %). Killed processes are restarted 1–2 s later on the same port.
+ * SIGKILL a gateway (15 %), SIGKILL ingest (35 %), restart RabbitMQ (55 %), optionally restart
+ * PostgreSQL (65 %), SIGKILL another gateway (75 %). Killed processes are restarted 1–2 s later on
+ * the same port.
  */
 async function runSchedule(
   cluster: TestCluster,
@@ -924,6 +934,7 @@ async function runSchedule(
   deadline: () => number,
   devicesOn: (node: string) => number,
   log: (line: string) => void,
+  postgresRestart: boolean,
 ): Promise<void> {
   const gateways = cluster.gateways.length;
   const first = Math.floor(random() * gateways);
@@ -1003,6 +1014,13 @@ async function runSchedule(
     const r = await restartRabbitmq({ downMs: 1000 });
     return `stop_app took ${fmtSeconds(r.stopMs)}, down ${fmtSeconds(r.downMs)}`;
   });
+  if (postgresRestart) {
+    await at(0.65);
+    await event('postgres-restart', 'postgresql', async () => {
+      const r = await restartPostgres();
+      return `${r.command} and back in ${fmtSeconds(r.tookMs)}`;
+    });
+  }
   await at(0.75);
   await event('gateway-kill', `gw-${second}`, () => killGateway(second));
 }
@@ -1056,7 +1074,9 @@ export function chaosFailures(r: ChaosReport): string[] {
   }
   if (r.stored !== r.accepted) failures.push(`stored ${r.stored} ≠ accepted ${r.accepted}`);
   const names = r.events.map((e) => e.name).sort();
-  const expected = ['gateway-kill', 'gateway-kill', 'ingest-kill', 'rabbitmq-restart'];
+  const expected = ['gateway-kill', 'gateway-kill', 'ingest-kill'];
+  if (r.options.postgresRestart) expected.push('postgres-restart');
+  expected.push('rabbitmq-restart');
   if (names.join() !== expected.join())
     failures.push(`chaos events ${names.join(', ') || 'none'}, expected ${expected.join(', ')}`);
   for (const e of r.events) if (e.error) failures.push(`${e.name} ${e.target} failed: ${e.error}`);

@@ -15,7 +15,13 @@ const fault =
     ? process.env.NOTIFY_CHAOS_FAULT
     : 'none';
 
-describe('chaos: 3 gateways behind HAProxy, 2 gateway kills, a RabbitMQ restart, an ingest kill, cut connections', () => {
+/**
+ * The run also restarts the local PostgreSQL (`pg_ctlcluster <version> main restart`, or the shell
+ * command in NOTIFY_TEST_PG_RESTART); NOTIFY_CHAOS_PG_RESTART=0 leaves it out.
+ */
+const postgresRestart = process.env.NOTIFY_CHAOS_PG_RESTART !== '0';
+
+describe('chaos: 3 gateways behind HAProxy, 2 gateway kills, RabbitMQ and PostgreSQL restarts, an ingest kill, cut connections', () => {
   it(
     'loses, reorders and duplicates nothing, and every device cursor ends at its user’s last seq',
     { timeout: 150_000 },
@@ -28,6 +34,7 @@ describe('chaos: 3 gateways behind HAProxy, 2 gateway kills, a RabbitMQ restart,
         durationMs: 110_000,
         seed,
         fault,
+        postgresRestart,
         logsDir: process.env.NOTIFY_CHAOS_LOGS || undefined,
         log: process.env.NOTIFY_CHAOS_VERBOSE ? (line) => process.stderr.write(`${line}\n`) : undefined,
       });

@@ -13,3 +13,4 @@ export * from './tls';
 export * from './raw-ws';
 export * from './jwks-server';
 export * from './upgrade-status';
+export * from './postgres-restart';

@@ -25,10 +25,20 @@ export async function createTestDatabase(prefix = 'notify_test'): Promise<TestDa
     url: url.toString(),
     async query(text, params) {
       if (!client) {
-        client = new Client({ connectionString: url.toString() });
-        await client.connect();
+        const fresh = new Client({ connectionString: url.toString() });
+        // A server restart (the chaos run does one) ends this connection: the next query opens another.
+        fresh.on('error', () => {
+          if (client === fresh) client = undefined;
+        });
+        await fresh.connect();
+        client = fresh;
       }
-      return (await client.query(text, params)).rows;
+      try {
+        return (await client.query(text, params)).rows;
+      } catch (err) {
+        if (!(client as { _queryable?: boolean })._queryable) client = undefined;
+        throw err;
+      }
     },
     async drop() {
       await client?.end();

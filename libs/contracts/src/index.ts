@@ -3,3 +3,4 @@ export * from './custom-validators';
 export * from './validation';
 export * from './channel-message.dto';
 export * from './validation-plan';
+export * from './storable-json';

@@ -1,11 +1,10 @@
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
+import type { FieldError } from './field-error';
+import { unstorableFields } from './storable-json';
 import { acceptByPlan, validationPlanOf } from './validation-plan';
 
-export interface FieldError {
-  field: string;
-  messages: string[];
-}
+export type { FieldError } from './field-error';
 
 /** Unknown fields are refused so that a misspelt field is an error, not silently dropped data. */
 export const VALIDATOR_OPTIONS = {
@@ -30,7 +29,7 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldEr
  * Validates an untrusted value parsed from JSON (an AMQP body) with the same rules the HTTP pipe
  * applies. A value that passes is accepted by its class's validation plan without class-validator's
  * allocations; anything else gets class-validator's verdict and messages. It never throws: a body
- * it cannot check is refused with the reason.
+ * it cannot check, or cannot store (see unstorableFields), is refused with the reason.
  */
 export async function validatePlain<T extends object>(
   cls: ClassConstructor<T>,
@@ -39,6 +38,8 @@ export async function validatePlain<T extends object>(
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     return { ok: false, errors: [{ field: '', messages: ['body must be a JSON object'] }] };
   }
+  const unstorable = unstorableFields(plain);
+  if (unstorable.length > 0) return { ok: false, errors: unstorable };
   const plan = validationPlanOf(cls);
   const accepted = plan && acceptByPlan(plan, plain);
   if (accepted) return { ok: true, value: accepted };

@@ -33,9 +33,15 @@ export function createDatabase(options: DatabaseOptions): { db: Db; pool: Pool }
     // they should wait their turn rather than fail.
     connectionTimeoutMillis: 30_000,
   });
-  // An idle client losing its server (PostgreSQL restart) must not crash the process; the pool
-  // replaces it on next use.
+  // A client losing its server (PostgreSQL restart or failover, pg_terminate_backend) emits 'error',
+  // and an 'error' event nobody listens to ends the process. pg-pool listens only while a client is
+  // idle in the pool ('error' on the pool); a client checked out by Kysely, between two queries of a
+  // transaction or while its result is read, has no listener then. So every client gets its own for
+  // life. Nothing else is lost by ignoring the event: the query in flight fails with the error
+  // (StoreUnavailableError, see asStoreError), the client is no longer queryable, and the pool drops
+  // it on release and connects a new one on next use.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }

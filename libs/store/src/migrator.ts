@@ -26,6 +26,8 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
+  // A server restart mid-way fails the query in flight; without a listener it would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -13,6 +13,7 @@ describe('asStoreError', () => {
       withCode('53300', 'too many connections'),
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
+      new Error('Client was closed and is not queryable'),
     ]) {
       const reported = asStoreError(err);
       assert.ok(reported instanceof StoreUnavailableError, err.message);

@@ -25,7 +25,7 @@ const NODE_NETWORK_CODES = new Set([
 /**
  * Node's network errors, PostgreSQL's SQLSTATE classes 08 (connection exception), 53 (insufficient
  * resources) and 57P0x (shutdown, cannot connect now), and what `pg` throws without a code when its
- * connection or pool goes away.
+ * connection or pool goes away (also a query sent on a client whose server just terminated it).
  */
 function isStoreUnavailable(err: unknown): boolean {
   if (err instanceof StoreUnavailableError) return true;
@@ -38,7 +38,7 @@ function isStoreUnavailable(err: unknown): boolean {
   const message = (err as { message?: unknown }).message;
   return (
     typeof message === 'string' &&
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|is not queryable|Cannot use a pool after calling end/i.test(
       message,
     )
   );

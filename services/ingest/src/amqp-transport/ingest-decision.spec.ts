@@ -32,6 +32,15 @@ describe('nextStep (the AMQP consumer’s retry and dead-letter rule)', () => {
     assert.equal(backoff(0), 100);
   });
 
+  it('holds and retries a raw connection error too, as the store would have reported it', () => {
+    const terminated = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    const step = nextStep(valid, { stored: false, error: terminated }, 0, false);
+    assert.equal(step.do, 'retry');
+    assert.ok(step.do === 'retry' && step.error instanceof StoreUnavailableError);
+  });
+
   it('dead-letters a message whose store failed otherwise, naming the error', () => {
     const bug = new TypeError('cannot read properties of undefined');
     const step = nextStep(valid, { stored: false, error: bug }, 0, false);

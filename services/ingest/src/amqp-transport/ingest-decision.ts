@@ -1,4 +1,4 @@
-import { StoreUnavailableError } from '@notify/store';
+import { asStoreError, StoreUnavailableError } from '@notify/store';
 import type { ParsedIngestMessage } from './ingest-message';
 
 const RETRY_MIN_MS = 100;
@@ -39,7 +39,10 @@ export function nextStep(
   if (parsed.kind === 'invalid') return { do: 'dead-letter', reason: parsed.reason };
   if (outcome === null) return { do: 'leave' };
   const { error } = outcome;
-  if (error instanceof StoreUnavailableError) return { do: 'retry', afterMs: backoff(attempt), error };
+  // Also a connection error that reached us raw (a read outside the store's transactions).
+  const storeError = asStoreError(error);
+  if (storeError instanceof StoreUnavailableError)
+    return { do: 'retry', afterMs: backoff(attempt), error: storeError };
   return {
     do: 'dead-letter',
     reason: `internal error: ${error instanceof Error ? error.message : String(error)}`,

@@ -34,3 +34,25 @@ describe('parseIngestMessage', () => {
     assert.match(JSON.stringify(await parseIngestMessage('orders.x', {}, 2, 1000)), /unknown routing key/);
   });
 });
+
+describe('parseIngestMessage, hostile bodies', () => {
+  it('refuses a lone surrogate or a deep body at once, naming the field', async () => {
+    for (const [key, body, field] of [
+      ['notification.x', { userId: 'u1', data: { note: '\ud800' } }, 'data'],
+      ['notification.x', { userId: 'u1', title: '\udfff' }, 'title'],
+      ['channel.news', { data: '\ud800' }, 'data'],
+      [
+        'notification.x',
+        { userId: 'u1', data: JSON.parse('{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000)) },
+        'data',
+      ],
+    ] as const) {
+      const parsed = await parseIngestMessage(key, body, 10, 1000);
+      assert.equal(parsed.kind, 'invalid');
+      assert.match(
+        parsed.kind === 'invalid' ? parsed.reason : '',
+        new RegExp(`validation failed: ${field}: `),
+      );
+    }
+  });
+});

@@ -1,12 +1,15 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { JsonLogger } from '@notify/logging';
-import { StoreUnavailableError } from '@notify/store';
+import { asStoreError, StoreUnavailableError } from '@notify/store';
 
+/** What body-parser throws (http-errors): `expose` says whether its message may be shown. */
 interface BodyParserError {
   type?: string;
   status?: number;
   limit?: number;
+  expose?: boolean;
+  message?: string;
 }
 
 /** The one place where errors become HTTP responses: `{statusCode, error, message, errors?}`. */
@@ -47,7 +50,16 @@ export class HttpExceptionFilter implements ExceptionFilter {
           { statusCode: 415, error: 'Unsupported Media Type', message: 'body must be UTF-8 JSON' },
         ];
     }
-    if (exception instanceof StoreUnavailableError) {
+    // Any other refusal of the body parser (a content-encoding whose bytes do not decode, an aborted
+    // or short body) is the client's: its 4xx, never a 500.
+    const status = parserError?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const message =
+        parserError?.expose && parserError.message ? parserError.message : 'body could not be read';
+      return [status, { statusCode: status, error: statusText(status), message }];
+    }
+    // Also a connection error that reached us raw: a restart of the database is a 503, never a 500.
+    if (asStoreError(exception) instanceof StoreUnavailableError) {
       return [
         503,
         {

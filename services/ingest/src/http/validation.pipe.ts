@@ -6,7 +6,9 @@ import {
 } from '@nestjs/common';
 import {
   acceptByPlan,
+  type FieldError,
   flattenValidationErrors,
+  unstorableFields,
   validationPlanOf,
   VALIDATOR_OPTIONS,
 } from '@notify/contracts';
@@ -19,6 +21,10 @@ import {
  */
 class PlannedValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // First, and for any body: class-transformer recurses per nesting level, and a body 20,000 levels
+    // deep would overflow its stack (a 500) before any rule said no.
+    const unstorable = metadata.type === 'body' ? unstorableFields(value) : [];
+    if (unstorable.length > 0) return Promise.reject(validationFailed(unstorable));
     if (metadata.type === 'body' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
       const plan =
         metadata.metatype && this.toValidate(metadata) ? validationPlanOf(metadata.metatype) : null;
@@ -33,9 +39,12 @@ class PlannedValidationPipe extends ValidationPipe {
 export const VALIDATION_PIPE_OPTIONS: ValidationPipeOptions = {
   ...VALIDATOR_OPTIONS,
   transform: true,
-  exceptionFactory: (errors) =>
-    new BadRequestException({ message: 'validation failed', errors: flattenValidationErrors(errors) }),
+  exceptionFactory: (errors) => validationFailed(flattenValidationErrors(errors)),
 };
+
+function validationFailed(errors: FieldError[]): BadRequestException {
+  return new BadRequestException({ message: 'validation failed', errors });
+}
 
 export function createValidationPipe(): ValidationPipe {
   return new PlannedValidationPipe(VALIDATION_PIPE_OPTIONS);

@@ -1,4 +1,4 @@
-import { StoreUnavailableError, type BatcherOptions } from '@notify/store';
+import { asStoreError, StoreUnavailableError, type BatcherOptions } from '@notify/store';
 
 /**
  * How ingest batches its writes to PostgreSQL. Two transactions in flight keep one committing (WAL
@@ -9,7 +9,7 @@ export function storeGroupCommit(onWrite: (items: number) => void): BatcherOptio
   return {
     maxItems: 500,
     maxInFlight: 2,
-    isTransient: (err) => err instanceof StoreUnavailableError,
+    isTransient: (err) => asStoreError(err) instanceof StoreUnavailableError,
     onWrite,
   };
 }
