@@ -35,6 +35,7 @@ export const KNOWN_CONFIG_VARIABLES = [
   'NOTIFY_MAX_SUBSCRIPTIONS',
   'NOTIFY_MAX_FRAMES_PER_SECOND',
   'NOTIFY_MAX_CONNECTIONS_PER_USER',
+  'NOTIFY_NODE_TTL_MS',
 ] as const;
 
 export type ConfigVariable = (typeof KNOWN_CONFIG_VARIABLES)[number];
