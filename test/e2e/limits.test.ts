@@ -17,6 +17,7 @@ describe('per-connection and per-user limits', () => {
         NOTIFY_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
         NOTIFY_MAX_SUBSCRIPTIONS: '2',
         NOTIFY_BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+        NOTIFY_MAX_RECIPIENTS: '3',
       },
     });
   });
@@ -92,7 +93,15 @@ describe('per-connection and per-user limits', () => {
     assert.equal((await cluster.post(body(BODY_LIMIT_BYTES + 1))).status, 413);
   });
 
-  it('refuses more than 1000 userIds in one request with 400 on the field', async () => {
+  it('refuses more userIds than NOTIFY_MAX_RECIPIENTS with 400 on the field, and takes as many', async () => {
+    const fields = (body: unknown): string[] =>
+      ((body as { errors?: { field: string }[] }).errors ?? []).map((e) => e.field);
+    const over = await cluster.post({ userIds: ['r1', 'r2', 'r3', 'r4'], topic: 't' });
+    assert.deepEqual([over.status, fields(over.body)], [400, ['userIds']]);
+    assert.equal((await cluster.post({ userIds: ['r1', 'r2', 'r3'], topic: 't' })).status, 202);
+  });
+
+  it('refuses more than 1000 userIds, the contract’s most, whatever the variable says', async () => {
     const userIds = Array.from({ length: 1001 }, (_, i) => `u${i}`);
     const res = await cluster.post({ userIds, topic: 't' });
     assert.equal(res.status, 400);
