@@ -100,4 +100,15 @@ describe('connections per user, across the cluster', () => {
     assert.ok(Date.now() - killedAt < TTL_MS, 'restarted within the TTL, so the TTL did not clean up');
     await c.close();
   });
+
+  it('forgets a node’s connections at once when it stops cleanly (SIGTERM)', async () => {
+    await connect(1, 'leaving', 'a');
+    await waitFor('the connection recorded', async () => (await rowsOf('leaving')) === 1, 3000);
+    await cluster.gateways[1].stop('SIGTERM');
+    assert.equal(await rowsOf('leaving'), 0);
+    const nodes = await cluster.db.query('SELECT 1 FROM gateway_nodes WHERE node_id = $1', [
+      cluster.nodeId(1),
+    ]);
+    assert.equal(nodes.length, 0);
+  });
 });
