@@ -3,12 +3,22 @@ import assert from 'node:assert/strict';
 import { CloseCode } from '@notify/protocol';
 import { signToken, startCluster, TestClient, UpgradeRejected, type TestCluster } from '@notify/testing';
 
+const MAX_PAYLOAD_BYTES = 1024;
+const BODY_LIMIT_BYTES = 8192;
+
 describe('per-connection and per-user limits', () => {
   let cluster: TestCluster;
   before(async () => {
     cluster = await startCluster({
       gateways: 1,
-      env: { NOTIFY_MAX_FRAMES_PER_SECOND: '5', NOTIFY_MAX_CONNECTIONS_PER_USER: '2' },
+      env: {
+        NOTIFY_MAX_FRAMES_PER_SECOND: '5',
+        NOTIFY_MAX_CONNECTIONS_PER_USER: '2',
+        NOTIFY_MAX_PAYLOAD_BYTES: String(MAX_PAYLOAD_BYTES),
+        NOTIFY_MAX_SUBSCRIPTIONS: '2',
+        NOTIFY_BODY_LIMIT_BYTES: String(BODY_LIMIT_BYTES),
+        NOTIFY_MAX_RECIPIENTS: '3',
+      },
     });
   });
   after(async () => cluster?.stop());
@@ -40,5 +50,65 @@ describe('per-connection and per-user limits', () => {
     assert.equal((await client.next('error')).code, 'rate_limited');
     for (let i = 0; i < 10; i++) client.send({ type: 'ping' });
     assert.equal(await client.closed, CloseCode.RateLimited);
+  });
+
+  /** A ping of exactly `bytes` bytes (the decoder ignores the unknown field). */
+  const frameOf = (bytes: number): string => {
+    const empty = JSON.stringify({ type: 'ping', pad: '' });
+    return JSON.stringify({ type: 'ping', pad: 'x'.repeat(bytes - empty.length) });
+  };
+
+  it('handles a frame of NOTIFY_MAX_PAYLOAD_BYTES and closes with 1009 over it', async () => {
+    const client = await connect('wordy', 'x');
+    assert.equal(Buffer.byteLength(frameOf(MAX_PAYLOAD_BYTES)), MAX_PAYLOAD_BYTES);
+    client.send(frameOf(MAX_PAYLOAD_BYTES));
+    await client.next('pong');
+    client.send(frameOf(MAX_PAYLOAD_BYTES + 1));
+    assert.equal(await client.closed, CloseCode.MessageTooBig);
+  });
+
+  it('refuses a subscription over NOTIFY_MAX_SUBSCRIPTIONS with rate_limited, and keeps the others', async () => {
+    const client = await connect('reader', 'x');
+    for (const channel of ['public.a', 'public.b']) {
+      client.send({ type: 'subscribe', channel, ref: channel });
+      assert.equal((await client.next('subscribed')).channel, channel);
+    }
+    client.send({ type: 'subscribe', channel: 'public.c', ref: 'c' });
+    const error = await client.next('error');
+    assert.deepEqual([error.code, error.ref], ['rate_limited', 'c']);
+    client.send({ type: 'unsubscribe', channel: 'public.a', ref: 'u' });
+    assert.equal((await client.next('unsubscribed')).channel, 'public.a');
+    client.send({ type: 'subscribe', channel: 'public.c', ref: 'c2' });
+    assert.equal((await client.next('subscribed')).channel, 'public.c');
+    await client.close();
+  });
+
+  it('refuses an ingest body over NOTIFY_BODY_LIMIT_BYTES with 413, and takes one below it', async () => {
+    // `data` may hold 16 KiB, so both bodies are valid: only their size differs.
+    const body = (bytes: number): string => {
+      const empty = JSON.stringify({ userId: 'big', topic: 't', data: { pad: '' } });
+      return JSON.stringify({ userId: 'big', topic: 't', data: { pad: 'x'.repeat(bytes - empty.length) } });
+    };
+    assert.equal((await cluster.post(body(BODY_LIMIT_BYTES))).status, 202);
+    assert.equal((await cluster.post(body(BODY_LIMIT_BYTES + 1))).status, 413);
+  });
+
+  it('refuses more userIds than NOTIFY_MAX_RECIPIENTS with 400 on the field, and takes as many', async () => {
+    const fields = (body: unknown): string[] =>
+      ((body as { errors?: { field: string }[] }).errors ?? []).map((e) => e.field);
+    const over = await cluster.post({ userIds: ['r1', 'r2', 'r3', 'r4'], topic: 't' });
+    assert.deepEqual([over.status, fields(over.body)], [400, ['userIds']]);
+    assert.equal((await cluster.post({ userIds: ['r1', 'r2', 'r3'], topic: 't' })).status, 202);
+  });
+
+  it('refuses more than 1000 userIds, the contract’s most, whatever the variable says', async () => {
+    const userIds = Array.from({ length: 1001 }, (_, i) => `u${i}`);
+    const res = await cluster.post({ userIds, topic: 't' });
+    assert.equal(res.status, 400);
+    const errors = (res.body as { errors?: { field: string }[] }).errors ?? [];
+    assert.deepEqual(
+      errors.map((e) => e.field),
+      ['userIds'],
+    );
   });
 });

@@ -40,10 +40,10 @@ describe('batched session reads (real PostgreSQL)', () => {
       { userId: 'bob', deviceId: 'phone' },
     ]);
     assert.deepEqual(states, [
-      { lastSeq: 0, unread: 0, readVersion: 0, cursor: null },
-      { lastSeq: 3, unread: 2, readVersion: 0, cursor: 1 },
-      { lastSeq: 3, unread: 2, readVersion: 0, cursor: null },
-      { lastSeq: 1, unread: 1, readVersion: 0, cursor: null },
+      { lastSeq: 0, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 },
+      { lastSeq: 3, unread: 2, readVersion: 0, cursor: 1, connectionsElsewhere: 0 },
+      { lastSeq: 3, unread: 2, readVersion: 0, cursor: null, connectionsElsewhere: 0 },
+      { lastSeq: 1, unread: 1, readVersion: 0, cursor: null, connectionsElsewhere: 0 },
     ]);
     assert.deepEqual(await repo.sessionStates([]), []);
   });

@@ -9,6 +9,7 @@ export class TestClient {
   readonly frames: ServerFrame[] = [];
   private readonly waiters: (() => void)[] = [];
   closeCode: number | null = null;
+  closeReason = '';
   closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
@@ -17,8 +18,9 @@ export class TestClient {
       this.waiters.splice(0).forEach((w) => w());
     });
     this.closed = new Promise((resolve) =>
-      ws.once('close', (code) => {
+      ws.once('close', (code, reason) => {
         this.closeCode = code;
+        this.closeReason = reason.toString();
         this.waiters.splice(0).forEach((w) => w());
         resolve(code);
       }),

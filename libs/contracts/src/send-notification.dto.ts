@@ -18,6 +18,7 @@ import {
 } from 'class-validator';
 import { TOPIC_MAX_LENGTH, TOPIC_PATTERN, USER_ID_PATTERN } from '@notify/protocol';
 import { HasNoNulCharacter, IsAbsentWith, MaxJsonBytes } from './custom-validators';
+import type { FieldError } from './validation';
 
 export const MAX_RECIPIENTS = 1000;
 export const MAX_TITLE_LENGTH = 256;
@@ -115,4 +116,13 @@ export class SendNotificationDto {
 
 export function recipientsOf(dto: SendNotificationDto): string[] {
   return dto.userIds ?? (dto.userId !== undefined ? [dto.userId] : []);
+}
+
+/**
+ * The deployment's own cap on `userIds` (NOTIFY_MAX_RECIPIENTS, at most MAX_RECIPIENTS, which the
+ * decorators check): a field error in the shape validation gives, or null when within it.
+ */
+export function recipientLimitError(dto: SendNotificationDto, maxRecipients: number): FieldError | null {
+  if ((dto.userIds?.length ?? 0) <= maxRecipients) return null;
+  return { field: 'userIds', messages: [`userIds must contain no more than ${maxRecipients} elements`] };
 }

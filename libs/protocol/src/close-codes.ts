@@ -25,7 +25,10 @@ export enum CloseCode {
   Forbidden = 4403,
   /** The send buffer went over its limit; resume later from the device cursor. */
   SlowConsumer = 4408,
-  /** Too many frames; reconnect after a backoff. */
+  /**
+   * Too many frames, or the user already holds the maximum of connections across the cluster;
+   * reconnect after a backoff.
+   */
   RateLimited = 4429,
 }
 

@@ -11,4 +11,5 @@ export * from './inbox.repository';
 export * from './retention';
 export * from './channels.repository';
 export * from './batcher';
+export * from './user-connections.repository';
 export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';

@@ -8,6 +8,7 @@ import {
   type StoredNotification,
 } from './notification-records';
 import { appendSequenced, type SequencedStream } from './sequenced-append';
+import { connectionsElsewhereSql } from './user-connections.repository';
 
 export interface SessionKey {
   userId: string;
@@ -21,6 +22,14 @@ export interface SessionState {
   readVersion: number;
   /** The device's acked seq, or null for a device never seen. */
   cursor: number | null;
+  /** The user's connections on the other live gateway nodes (0 unless the read was asked to count). */
+  connectionsElsewhere: number;
+}
+
+/** Which node is reading, so the user's connections on the other live nodes are counted too. */
+export interface CountConnectionsElsewhere {
+  nodeId: string;
+  nodeTtlMs: number;
 }
 
 /** Notifications numbered per user: seqs from user_streams.last_seq, keys in idempotency_keys. */
@@ -76,10 +85,14 @@ export class NotificationsRepository {
 
   /**
    * What a socket needs at open: the user's newest seq, unread count and read-state version, and the
-   * device's cursor (null when the device never acked). One query for many sockets (a reconnect storm
+   * device's cursor (null when the device never acked); with `count`, also the user's connections
+   * on the other live gateway nodes. One query for many sockets (a reconnect storm
    * brings thousands at once): one result per key, in input order.
    */
-  async sessionStates(keys: readonly SessionKey[]): Promise<SessionState[]> {
+  async sessionStates(
+    keys: readonly SessionKey[],
+    count?: CountConnectionsElsewhere,
+  ): Promise<SessionState[]> {
     if (keys.length === 0) return [];
     const { rows } = await sql<{
       i: number;
@@ -87,13 +100,15 @@ export class NotificationsRepository {
       read_version: number | null;
       unread: number;
       cursor: number | null;
+      elsewhere: number;
     }>`
       SELECT k.i::int AS i, s.last_seq, s.read_version,
              (SELECT count(*) FROM notifications n
               WHERE n.user_id = k.user_id AND n.read_at IS NULL
                 AND (n.expires_at IS NULL OR n.expires_at > now())) AS unread,
              (SELECT c.acked_seq FROM device_cursors c
-              WHERE c.user_id = k.user_id AND c.device_id = k.device_id) AS cursor
+              WHERE c.user_id = k.user_id AND c.device_id = k.device_id) AS cursor,
+             ${count ? connectionsElsewhereSql(sql.ref('k.user_id'), count.nodeId, count.nodeTtlMs) : sql`0`} AS elsewhere
       FROM unnest(${keys.map((k) => k.userId)}::text[], ${keys.map((k) => k.deviceId)}::text[])
            WITH ORDINALITY AS k(user_id, device_id, i)
       LEFT JOIN user_streams s ON s.user_id = k.user_id`.execute(this.db);
@@ -104,6 +119,7 @@ export class NotificationsRepository {
         unread: row.unread ?? 0,
         readVersion: row.read_version ?? 0,
         cursor: row.cursor ?? null,
+        connectionsElsewhere: row.elsewhere,
       };
     return out;
   }

@@ -42,10 +42,25 @@ export interface ChannelStreamsTable {
   trimmed_offset: Generated<number>;
 }
 
+export interface GatewayNodesTable {
+  node_id: string;
+  heartbeat_at: Generated<Date>;
+}
+
+export interface UserConnectionsTable {
+  connection_id: string;
+  user_id: string;
+  device_id: string;
+  node_id: string;
+  opened_at: Generated<Date>;
+}
+
 export interface Database {
   user_streams: UserStreamsTable;
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
   device_cursors: DeviceCursorsTable;
   channel_streams: ChannelStreamsTable;
+  gateway_nodes: GatewayNodesTable;
+  user_connections: UserConnectionsTable;
 }

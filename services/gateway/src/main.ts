@@ -10,6 +10,7 @@ import {
   migrateToLatest,
   NotificationsRepository,
   pingDatabase,
+  UserConnectionsRepository,
 } from '@notify/store';
 import { BrokerBindings } from './broker/bindings';
 import { BrokerDispatch } from './broker/dispatch';
@@ -18,8 +19,10 @@ import { loadGatewayConfig } from './config/gateway.config';
 import { ChannelFanout } from './core/channels/channel-fanout';
 import { ChannelSubscriptions } from './core/channels/channel-subscriptions';
 import { Inbox } from './core/inbox/inbox';
+import { ConnectionIds } from './core/sessions/connection-ids';
 import { SessionLifecycle } from './core/sessions/session-lifecycle';
 import { SessionRegistry } from './core/sessions/session-registry';
+import { USER_CONNECTIONS_FLUSH_MS, UserConnections } from './core/sessions/user-connections';
 import { Acks } from './core/user-stream/acks';
 import { CursorWriter } from './core/user-stream/cursor-writer';
 import { SessionReads } from './core/user-stream/session-reads';
@@ -77,7 +80,18 @@ async function main(): Promise<void> {
 
   // Core: sessions, user streams, channels, read state.
   const registry = new SessionRegistry();
-  const reads = new SessionReads(new NotificationsRepository(db));
+  const ids = new ConnectionIds();
+  const userConnections = new UserConnections(
+    new UserConnectionsRepository(db),
+    ids,
+    () => registry.all(),
+    { nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs, flushMs: USER_CONNECTIONS_FLUSH_MS },
+    log,
+  );
+  const reads = new SessionReads(new NotificationsRepository(db), {
+    nodeId: config.nodeId,
+    nodeTtlMs: config.nodeTtlMs,
+  });
   const cursorWriter = new CursorWriter(new CursorsRepository(db), config.ackFlushMs, log);
   const delivery = new UserDelivery(reads, metrics, log);
   const channelsRepository = new ChannelsRepository(db);
@@ -88,6 +102,8 @@ async function main(): Promise<void> {
     config.nodeId,
     config,
     registry,
+    ids,
+    userConnections,
     bindings,
     reads,
     delivery,
@@ -138,6 +154,8 @@ async function main(): Promise<void> {
     },
   });
 
+  // Before listening: rows an earlier process with this node id left behind are gone first.
+  await userConnections.start();
   const port = await server.listen();
   log.info('listening', {
     port,
@@ -166,6 +184,7 @@ async function main(): Promise<void> {
     server.drain(config.drainMs);
     verifier.stop();
     await cursorWriter.close();
+    await userConnections.stop().catch(() => undefined);
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();
     log.info('stopped');

@@ -32,8 +32,13 @@ export interface GatewayConfig {
   maxSubscriptions: number;
   /** Client frames per second per connection (burst: one second's worth). */
   maxFramesPerSecond: number;
-  /** Sockets per user on one node; more are refused with HTTP 429 at upgrade. */
+  /**
+   * Sockets per user across the cluster: on this node more are refused with HTTP 429 at upgrade;
+   * counting the other nodes' too, a socket is closed with 4429 at start.
+   */
   maxConnectionsPerUser: number;
+  /** A gateway whose heartbeat is older than this is dead: its connections stop counting. */
+  nodeTtlMs: number;
   dbPoolSize: number;
   migrateOnStart: boolean;
   /** Set: the port serves only HTTPS/WSS. */
@@ -77,6 +82,7 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     maxSubscriptions: env.int('NOTIFY_MAX_SUBSCRIPTIONS', 100, 1, 10_000),
     maxFramesPerSecond: env.int('NOTIFY_MAX_FRAMES_PER_SECOND', 100, 1, 100_000),
     maxConnectionsPerUser: env.int('NOTIFY_MAX_CONNECTIONS_PER_USER', 100, 1, 1_000_000),
+    nodeTtlMs: env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
     dbPoolSize: env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     migrateOnStart: env.bool('NOTIFY_MIGRATE_ON_START', true),
     tls: loadTlsFiles(env),

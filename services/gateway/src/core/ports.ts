@@ -19,7 +19,14 @@ export interface Refusal {
 
 /** Why a connection is closed by the server; each protocol maps a reason to its close code. */
 export type CloseReason =
-  'going-away' | 'too-big' | 'internal' | 'token-expired' | 'forbidden' | 'slow-consumer' | 'rate-limited';
+  | 'going-away'
+  | 'too-big'
+  | 'internal'
+  | 'token-expired'
+  | 'forbidden'
+  | 'slow-consumer'
+  | 'rate-limited'
+  | 'too-many-connections';
 
 export interface ReadyInfo {
   connectionId: string;

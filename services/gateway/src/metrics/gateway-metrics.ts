@@ -77,6 +77,11 @@ export class GatewayMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  readonly tooManyConnections = new Counter({
+    name: 'notify_gateway_too_many_connections_total',
+    help: 'Connections closed at start (4429) because their user held the maximum across the cluster',
+    registers: [this.registry],
+  });
   readonly heapCompactions = new Counter({
     name: 'notify_gateway_heap_compactions_total',
     help: 'Compacting full GCs the node ran itself, after starting up or after a burst of connections (runtime/burst-compaction.ts)',

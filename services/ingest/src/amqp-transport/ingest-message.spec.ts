@@ -33,6 +33,16 @@ describe('parseIngestMessage', () => {
     );
     assert.match(JSON.stringify(await parseIngestMessage('orders.x', {}, 2, 1000)), /unknown routing key/);
   });
+
+  it('refuses more userIds than the deployment allows (NOTIFY_MAX_RECIPIENTS), with the field', async () => {
+    const body = { userIds: ['a', 'b', 'c'], topic: 't' };
+    assert.equal((await parseIngestMessage('notification.t', body, 40, 1000, 3)).kind, 'notification');
+    const refused = await parseIngestMessage('notification.t', body, 40, 1000, 2);
+    assert.deepEqual(refused, {
+      kind: 'invalid',
+      reason: 'validation failed: userIds: userIds must contain no more than 2 elements',
+    });
+  });
 });
 
 describe('parseIngestMessage, hostile bodies', () => {

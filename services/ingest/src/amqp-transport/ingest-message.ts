@@ -1,7 +1,9 @@
 import {
   AmqpChannelMessageDto,
+  MAX_RECIPIENTS,
   SendNotificationDto,
   describeFieldErrors,
+  recipientLimitError,
   validatePlain,
 } from '@notify/contracts';
 import { isValidChannelName } from '@notify/protocol';
@@ -23,6 +25,7 @@ export async function parseIngestMessage(
   body: unknown,
   size: number,
   limitBytes: number,
+  maxRecipients = MAX_RECIPIENTS,
 ): Promise<ParsedIngestMessage> {
   if (size > limitBytes)
     return { kind: 'invalid', reason: `body is ${size} bytes; the limit is ${limitBytes}` };
@@ -34,9 +37,12 @@ export async function parseIngestMessage(
     const plain = { ...(body as Record<string, unknown>) };
     if (plain.topic === undefined && topic.length > 0) plain.topic = topic;
     const result = await validatePlain(SendNotificationDto, plain);
-    return result.ok
+    const errors = result.ok
+      ? [recipientLimitError(result.value, maxRecipients)].filter((e) => e !== null)
+      : result.errors;
+    return result.ok && errors.length === 0
       ? { kind: 'notification', dto: result.value }
-      : { kind: 'invalid', reason: `validation failed: ${describeFieldErrors(result.errors)}` };
+      : { kind: 'invalid', reason: `validation failed: ${describeFieldErrors(errors)}` };
   }
   if (routingKey.startsWith(CHANNEL_PREFIX)) {
     const channel = routingKey.slice(CHANNEL_PREFIX.length);

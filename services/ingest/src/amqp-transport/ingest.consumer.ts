@@ -55,6 +55,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       body,
       message.content.length,
       this.config.bodyLimitBytes,
+      this.config.maxRecipients,
     );
     const key = (message.properties.messageId as string | undefined) || undefined;
     for (let attempt = 0; ; attempt++) {

@@ -1,4 +1,5 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
+import { MAX_RECIPIENTS } from '@notify/contracts';
 import type { ChannelHistoryWindow } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
@@ -21,6 +22,8 @@ export class IngestConfig {
     /** 0 disables the job (another instance or an external job does it). */
     readonly retentionIntervalMs: number,
     readonly channelHistory: ChannelHistoryWindow,
+    /** `userIds` per notification; the contract's MAX_RECIPIENTS is the most it may be. */
+    readonly maxRecipients: number,
     /** Set: the port serves only HTTPS. */
     readonly tls?: TlsFiles,
   ) {}
@@ -53,6 +56,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
       maxMessages: env.int('NOTIFY_CHANNEL_HISTORY_SIZE', 1000, 1, 10_000_000),
       maxAgeSeconds: env.int('NOTIFY_CHANNEL_HISTORY_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
     },
+    env.int('NOTIFY_MAX_RECIPIENTS', MAX_RECIPIENTS, 1, MAX_RECIPIENTS),
     loadTlsFiles(env),
   );
 }

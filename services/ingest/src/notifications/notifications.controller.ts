@@ -1,13 +1,17 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { SendNotificationDto } from '@notify/contracts';
+import { recipientLimitError, SendNotificationDto } from '@notify/contracts';
+import { IngestConfig } from '../config/ingest.config';
 import { AcceptNotificationsUseCase, type AcceptedNotification } from './accept-notifications.use-case';
 
 @ApiTags('notifications')
 @ApiBearerAuth()
 @Controller('v1/notifications')
 export class NotificationsController {
-  constructor(private readonly accept: AcceptNotificationsUseCase) {}
+  constructor(
+    private readonly accept: AcceptNotificationsUseCase,
+    private readonly config: IngestConfig,
+  ) {}
 
   @Post()
   @HttpCode(202)
@@ -20,6 +24,8 @@ export class NotificationsController {
   async send(
     @Body() dto: SendNotificationDto,
   ): Promise<{ results: Omit<AcceptedNotification, 'duplicate'>[] }> {
+    const overLimit = recipientLimitError(dto, this.config.maxRecipients);
+    if (overLimit) throw new BadRequestException({ message: 'validation failed', errors: [overLimit] });
     const results = await this.accept.execute(dto, { transport: 'http' });
     return { results: results.map(({ userId, id, seq }) => ({ userId, id, seq })) };
   }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { JsonLogger } from '@notify/logging';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics';
 import type { ChannelFanout } from '../channels/channel-fanout';
@@ -7,13 +6,16 @@ import type { Bindings } from '../ports';
 import { applyResumePoint } from '../user-stream/resume';
 import type { SessionReads } from '../user-stream/session-reads';
 import type { UserDelivery } from '../user-stream/user-delivery';
+import type { ConnectionIds } from './connection-ids';
 import { rateClock, takeFrame } from './frame-rate';
 import type { Session } from './session';
 import type { SessionRegistry } from './session-registry';
+import type { UserConnections } from './user-connections';
 
 export interface SessionLimits {
   maxPayloadBytes: number;
   maxFramesPerSecond: number;
+  /** Connections per user across the cluster (this node's are counted exactly, others' from the store). */
   maxConnectionsPerUser: number;
 }
 
@@ -23,6 +25,8 @@ export class SessionLifecycle {
     private readonly nodeId: string,
     private readonly limits: SessionLimits,
     private readonly registry: SessionRegistry,
+    private readonly ids: ConnectionIds,
+    private readonly connections: UserConnections,
     private readonly bindings: Bindings,
     private readonly reads: SessionReads,
     private readonly delivery: UserDelivery,
@@ -32,13 +36,18 @@ export class SessionLifecycle {
     private readonly log: JsonLogger,
   ) {}
 
-  /** Why a new connection of this user is refused, or null when it may open. */
+  /**
+   * Why a new connection of this user is refused at upgrade, or null when it may open: the fast check
+   * on this node's own sockets. The cluster-wide count comes at start (see `start`).
+   */
   refuseConnection(userId: string): string | null {
     if (this.registry.countOf(userId) < this.limits.maxConnectionsPerUser) return null;
     return `at most ${this.limits.maxConnectionsPerUser} connections per user on this node`;
   }
 
   opened(s: Session): void {
+    s.connectionNumber = this.ids.next();
+    this.connections.opened(s);
     const firstOfUser = this.registry.add(s);
     if (firstOfUser) this.metrics.users.inc();
     this.metrics.connections.inc();
@@ -48,7 +57,9 @@ export class SessionLifecycle {
   /**
    * Binds the user's key first, then reads the resume point, so nothing falls between. The key is
    * held once per user on the node (the registry counts the user's sockets): the first socket binds
-   * it, the others wait for that bind.
+   * it, the others wait for that bind. The same read counts the user's connections on the other live
+   * nodes: a user already at the maximum across the cluster is closed here, before `ready` (upgrades
+   * stay synchronous, see architecture.md on uWS and async upgrades).
    */
   private async start(s: Session, firstOfUser: boolean): Promise<void> {
     try {
@@ -56,9 +67,14 @@ export class SessionLifecycle {
       if (s.closed) return;
       const state = await this.reads.state(s.userId, s.deviceId);
       if (s.closed) return;
+      if (this.registry.countOf(s.userId) + state.connectionsElsewhere > this.limits.maxConnectionsPerUser) {
+        this.metrics.tooManyConnections.inc();
+        s.protocol.close(s, 'too-many-connections', 'too many connections');
+        return;
+      }
       const backlog = applyResumePoint(s, state);
       s.protocol.ready(s, {
-        connectionId: randomUUID(),
+        connectionId: this.ids.uuidOf(s.connectionNumber),
         node: this.nodeId,
         lastSeq: state.lastSeq,
         unread: state.unread,
@@ -108,6 +124,7 @@ export class SessionLifecycle {
     });
     s.closed = true;
     s.conn = null;
+    this.connections.closed(s);
     this.metrics.connections.dec();
     if (this.registry.remove(s)) {
       this.metrics.users.dec();

@@ -29,6 +29,8 @@ export interface Session extends StreamCursor, FrameRateState {
    * never looks inside (it knows no socket library); only the transport reads it back.
    */
   conn: object | null;
+  /** This process's number for the connection (ConnectionIds): its UUID without a string per socket. */
+  connectionNumber: number;
   /** Highest seq the device acked on this connection. */
   ackedSeq: number;
   /** Newest read-state version sent on this socket; older `read` broadcasts are dropped. */
@@ -85,6 +87,7 @@ export function newSession(fields: SessionFields, protocol: ClientPort, framesPe
     since: fields.since,
     protocol,
     conn: null,
+    connectionNumber: 0,
     position: cursor.position,
     target: cursor.target,
     catchingUp: cursor.catchingUp,

@@ -11,6 +11,7 @@ const state = (lastSeq: number, cursor: number | null, readVersion = 0): Session
   unread: 0,
   readVersion,
   cursor,
+  connectionsElsewhere: 0,
 });
 
 describe('applyResumePoint', () => {

@@ -1,5 +1,6 @@
 import {
   Batcher,
+  type CountConnectionsElsewhere,
   type NotificationsRepository,
   type SessionKey,
   type SessionState,
@@ -29,10 +30,11 @@ export class SessionReads {
   private readonly states: Batcher<SessionKey, SessionState>;
   private readonly pages: Batcher<PageRequest, StoredNotification[]>;
 
-  constructor(notifications: NotificationsRepository) {
+  /** With `count`, each state also counts the user's connections on the other live nodes. */
+  constructor(notifications: NotificationsRepository, count?: CountConnectionsElsewhere) {
     // A read's failure is never one socket's fault: a failed batch fails every socket in it.
     const isTransient = (): boolean => true;
-    this.states = new Batcher((keys) => notifications.sessionStates(keys), {
+    this.states = new Batcher((keys) => notifications.sessionStates(keys, count), {
       maxItems: STATES_PER_QUERY,
       maxInFlight: QUERIES_IN_FLIGHT,
       isTransient,
@@ -44,7 +46,10 @@ export class SessionReads {
     });
   }
 
-  /** The user's newest seq, unread count and read version, and this device's cursor. */
+  /**
+   * The user's newest seq, unread count and read version, this device's cursor, and (when asked at
+   * construction) the user's connections on the other live nodes.
+   */
   async state(userId: string, deviceId: string): Promise<SessionState> {
     return (await this.states.submit([{ userId, deviceId }]))[0];
   }

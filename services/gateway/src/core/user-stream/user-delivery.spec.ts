@@ -81,7 +81,10 @@ describe('UserDelivery', () => {
     const delivery = new UserDelivery(source, new GatewayMetrics(), quietLog);
     const port = new RecordingPort();
     const s = connect(port, 2);
-    assert.equal(applyResumePoint(s, { lastSeq: 5, unread: 0, readVersion: 0, cursor: null }), true);
+    assert.equal(
+      applyResumePoint(s, { lastSeq: 5, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 }),
+      true,
+    );
     // A live 6 while the replay runs only raises the target; the replay then reads up to it.
     const replay = delivery.catchUp(s);
     last.value = 6;
@@ -99,7 +102,7 @@ describe('UserDelivery', () => {
     const delivery = new UserDelivery(source, new GatewayMetrics(), quietLog);
     const port = new RecordingPort();
     const s = connect(port, null);
-    applyResumePoint(s, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null });
+    applyResumePoint(s, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
     s.catchingUp = false;
     last.value = 6;
     delivery.live(s, 6, live(6)); // 4 and 5 missing live: a gap
@@ -117,7 +120,7 @@ describe('UserDelivery', () => {
     const second = connect(b, null);
     first.nextOfUser = second;
     for (const s of [first, second]) {
-      applyResumePoint(s, { lastSeq: 0, unread: 0, readVersion: 0, cursor: null });
+      applyResumePoint(s, { lastSeq: 0, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
       s.catchingUp = false;
     }
     second.closed = true;
@@ -129,7 +132,7 @@ describe('UserDelivery', () => {
     const failing = new UserDelivery(storeOf({ value: 3 }, [], true).source, new GatewayMetrics(), quietLog);
     const port = new RecordingPort();
     const s = connect(port, 0);
-    applyResumePoint(s, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null });
+    applyResumePoint(s, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
     await failing.catchUp(s);
     assert.deepEqual(port.closes, ['internal']);
     assert.equal(s.catchingUp, false);
@@ -137,7 +140,7 @@ describe('UserDelivery', () => {
     const gone = new RecordingPort();
     gone.open = false;
     const t = connect(gone, 0);
-    applyResumePoint(t, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null });
+    applyResumePoint(t, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
     await new UserDelivery(storeOf({ value: 3 }).source, new GatewayMetrics(), quietLog).catchUp(t);
     assert.deepEqual(gone.seqs, [1], 'nothing more after the port said the connection is gone');
   });

@@ -10,6 +10,8 @@ const CLOSE_CODES: Readonly<Record<CloseReason, CloseCode>> = {
   forbidden: CloseCode.Forbidden,
   'slow-consumer': CloseCode.SlowConsumer,
   'rate-limited': CloseCode.RateLimited,
+  // The user's other connections may close at any time: the client retries, with backoff.
+  'too-many-connections': CloseCode.RateLimited,
 };
 
 export const closeCodeFor = (reason: CloseReason): CloseCode => CLOSE_CODES[reason];
