@@ -262,7 +262,7 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     assert.ok(sample(ingest, 'notify_ingest_accepted_total{transport="http",kind="notification"}') >= 5);
     assert.ok(sample(ingest, 'notify_ingest_accepted_total{transport="amqp",kind="notification"}') >= 1);
     assert.equal(sample(ingest, 'notify_ingest_dead_lettered_total'), 4);
-    assert.equal(sample(ingest, 'notify_ingest_queue_depth'), 0);
+    assert.equal(sample(ingest, 'notify_ingest_queue_messages'), 0);
     const gateway = await (await fetch(`http://127.0.0.1:${cluster.gateways[0].port}/metrics`)).text();
     assert.ok(sample(gateway, 'notify_gateway_deliveries_total') >= 6);
     // Observed at the write to the socket, so never more often than notifications were delivered live.
@@ -281,6 +281,19 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
         stage,
       );
     assert.ok(sample(gateway, 'notify_gateway_rejected_upgrades_total{reason="token invalid"}') >= 2);
+    // docs/operations.md lists exactly the notify_ metrics the two services export.
+    const exported = new Set(
+      [...`${ingest}\n${gateway}`.matchAll(/^# TYPE (notify_\w+) /gm)].map((m) => m[1]),
+    );
+    const documented = new Set(
+      [
+        ...readFileSync(join(__dirname, '..', '..', '..', 'docs', 'operations.md'), 'utf8').matchAll(
+          /^\| `(notify_\w+)`/gm,
+        ),
+      ].map((m) => m[1]),
+    );
+    assert.deepEqual([...exported].sort(), [...documented].sort(), 'docs/operations.md and /metrics');
+    assert.match(gateway, /^notify_build_info\{service="gateway",version="\d+\.\d+\.\d+[^"]*",node="v20\./m);
   });
 
   it('reports ingest ready only with the broker reached and its topology declared', async () => {

@@ -53,7 +53,7 @@ describe('slow consumers (sockets that never read)', () => {
       authorization: `Bearer ${token}`,
     });
     await healthy.next('ready');
-    const dropsBefore = await metricValue(gateway.port, 'notify_gateway_send_buffer_drops_total');
+    const dropsBefore = await metricValue(gateway.port, 'notify_gateway_slow_consumer_closes_total');
     const baseline = rssBytes(gateway.child.pid as number);
     let peak = baseline;
     let peakBuffered = 0;
@@ -74,7 +74,7 @@ describe('slow consumers (sockets that never read)', () => {
     await healthy.close();
     const heldAfter = await metricValue(gateway.port, 'notify_gateway_send_buffer_bytes');
     const closedSlow =
-      (await metricValue(gateway.port, 'notify_gateway_send_buffer_drops_total')) - dropsBefore;
+      (await metricValue(gateway.port, 'notify_gateway_slow_consumer_closes_total')) - dropsBefore;
     const rssGrowth = peak - baseline;
     process.stdout.write(
       `# ${stalled} stalled sockets × ${notifications} notifications of ~20 KB: ${closedSlow} closed with 4408; ` +

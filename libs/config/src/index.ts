@@ -2,3 +2,4 @@ export * from './config-error';
 export * from './env-reader';
 export * from './fail-fast';
 export * from './tls';
+export * from './build-info';

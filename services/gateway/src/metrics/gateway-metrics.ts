@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BUILD_INFO } from '@notify/config';
 
 /** Sub-millisecond to seconds: the stages of a notification at light load take well under 1 ms. */
 const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5];
@@ -67,7 +68,7 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
   readonly slowConsumerCloses = new Counter({
-    name: 'notify_gateway_send_buffer_drops_total',
+    name: 'notify_gateway_slow_consumer_closes_total',
     help: 'Sockets closed with 4408 (send buffer over limit)',
     registers: [this.registry],
   });
@@ -102,7 +103,15 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly buildInfo = new Gauge({
+    name: 'notify_build_info',
+    help: 'Always 1; the labels say which release and Node.js this process runs',
+    labelNames: ['service', 'version', 'node'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ service: 'gateway', version: BUILD_INFO.version, node: BUILD_INFO.node }, 1);
   }
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BUILD_INFO } from '@notify/config';
 
 export type Transport = 'http' | 'amqp';
 export type EventKind = 'notification' | 'channel';
@@ -57,13 +58,21 @@ export class IngestMetrics {
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
     registers: [this.registry],
   });
-  readonly queueDepth = new Gauge({
-    name: 'notify_ingest_queue_depth',
+  readonly queueMessages = new Gauge({
+    name: 'notify_ingest_queue_messages',
     help: 'Messages ready in notify.ingest (sampled at scrape)',
+    registers: [this.registry],
+  });
+
+  readonly buildInfo = new Gauge({
+    name: 'notify_build_info',
+    help: 'Always 1; the labels say which release and Node.js this process runs',
+    labelNames: ['service', 'version', 'node'] as const,
     registers: [this.registry],
   });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ service: 'ingest', version: BUILD_INFO.version, node: BUILD_INFO.node }, 1);
   }
 }

@@ -17,7 +17,7 @@ export class MetricsController {
   @Get('metrics')
   async scrape(@Res() res: Response): Promise<void> {
     try {
-      this.metrics.queueDepth.set((await this.channel.checkQueue(Topology.ingestQueue)).messageCount);
+      this.metrics.queueMessages.set((await this.channel.checkQueue(Topology.ingestQueue)).messageCount);
     } catch {
       // Broker unreachable: the gauge keeps its last value; readiness reports the outage.
     }
