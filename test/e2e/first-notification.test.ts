@@ -293,6 +293,15 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
       ].map((m) => m[1]),
     );
     assert.deepEqual([...exported].sort(), [...documented].sort(), 'docs/operations.md and /metrics');
+    // Every metric the shipped dashboard and alert rules read is one the services export.
+    const monitoring = join(__dirname, '..', '..', '..', 'deploy', 'kubernetes', 'monitoring');
+    for (const file of ['grafana-dashboard.json', 'prometheus-rules.yaml']) {
+      const used = [...readFileSync(join(monitoring, file), 'utf8').matchAll(/\bnotify_\w+/g)].map((m) =>
+        m[0].replace(/_(bucket|sum|count)$/, ''),
+      );
+      assert.ok(used.length >= 5, file);
+      for (const name of used) assert.ok(exported.has(name), `${file} reads ${name}, which nothing exports`);
+    }
     assert.match(gateway, /^notify_build_info\{service="gateway",version="\d+\.\d+\.\d+[^"]*",node="v20\./m);
   });
 
