@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds @notify/client into libs/sdk/dist:
 //   index.js               ESM (bundled with the protocol types' runtime bits, readable), with source map
+//   index.cjs              the same as CommonJS, for require()
 //   notify-client.min.js   the browser bundle: ESM, minified, dependency-free
 //   types/                 .d.ts (tsc), with the protocol's declarations beside them
 //   size.json              bytes and gzipped bytes of the browser bundle
@@ -32,6 +33,8 @@ export async function buildSdk({ types = true } = {}) {
     logLevel: 'warning',
   };
   await build({ ...common, outfile: join(dist, 'index.js'), sourcemap: true });
+  // For CommonJS consumers (`require('@notify/client')`): the same code, the same single file.
+  await build({ ...common, format: 'cjs', outfile: join(dist, 'index.cjs'), sourcemap: true });
   await build({ ...common, outfile: join(dist, 'notify-client.min.js'), minify: true, sourcemap: true });
   const bundle = readFileSync(join(dist, 'notify-client.min.js'));
   const size = { bytes: bundle.length, gzipBytes: gzipSync(bundle, { level: 9 }).length };

@@ -1,7 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backoffDelay, MIN_RETRY_MS } from '@notify/client';
@@ -38,6 +47,43 @@ describe('@notify/client package', () => {
     assert.equal(pkg.type, 'module');
     for (const file of [pkg.exports['.'].types, pkg.exports['.'].import]) {
       assert.ok(readFileSync(join(SDK, file), 'utf8').length > 0, file);
+    }
+  });
+
+  it('packs with npm pack, and the tarball loads with import and with require in a scratch project', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'notify-sdk-pack-'));
+    try {
+      const pack = spawnSync('npm', ['pack', '--silent', '--pack-destination', dir], {
+        cwd: SDK,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      assert.equal(pack.status, 0, `${pack.stdout}${pack.stderr}`);
+      const tarball = join(dir, pack.stdout.trim().split('\n').pop() ?? '');
+      const modules = join(dir, 'app', 'node_modules', '@notify');
+      mkdirSync(modules, { recursive: true });
+      const untar = spawnSync('tar', ['-xzf', tarball, '-C', modules], { encoding: 'utf8' });
+      assert.equal(untar.status, 0, untar.stderr);
+      renameSync(join(modules, 'package'), join(modules, 'client'));
+      const files = readdirSync(join(modules, 'client', 'dist'));
+      for (const f of ['index.js', 'index.cjs', 'notify-client.min.js']) assert.ok(files.includes(f), f);
+      const check = 'typeof m.NotifyClient === "function" && m.CloseCode.TokenExpired === 4401';
+      const esm = run(
+        [
+          '--input-type=module',
+          '-e',
+          `const m = await import('${PACKAGE}'); if (!(${check})) process.exit(1);`,
+        ],
+        join(dir, 'app'),
+      );
+      assert.equal(esm.status, 0, esm.output);
+      const cjs = run(
+        ['--input-type=commonjs', '-e', `const m = require('${PACKAGE}'); if (!(${check})) process.exit(1);`],
+        join(dir, 'app'),
+      );
+      assert.equal(cjs.status, 0, cjs.output);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
