@@ -7,21 +7,30 @@ import { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
 const RETENTION_LOCK_KEY = 0x6e6f7469; // "noti"
 const BATCH = 5_000;
 
+export interface RetentionPolicy {
+  channelWindow: ChannelHistoryWindow;
+  /** Read notifications whose `read_at` is older than this many days are deleted; 0 keeps them all. */
+  readNotificationDays: number;
+}
+
 export interface RetentionResult {
   ran: boolean;
   expiredNotifications: number;
+  readNotifications: number;
   idempotencyKeys: number;
   channelMessages: number;
 }
 
 /**
- * Deletes expired notifications, idempotency keys past their window and channel messages outside the
- * history window, in bounded batches. Guarded
+ * Deletes expired notifications, read notifications past the policy's age (when it sets one),
+ * idempotency keys past their window and channel messages outside the history window, in bounded
+ * batches. A device that resumes from before a deleted notification skips its seq, as it skips an
+ * expired one (the store no longer returns it). Guarded
  * by an advisory lock, so with several ingest instances one does the work and the others skip.
  */
 export async function runRetention(
   db: Db,
-  channelWindow: ChannelHistoryWindow,
+  policy: RetentionPolicy,
   maxBatches = 20,
 ): Promise<RetentionResult> {
   return db.connection().execute(async (conn) => {
@@ -29,7 +38,13 @@ export async function runRetention(
       locked: boolean;
     }>`SELECT pg_try_advisory_lock(${RETENTION_LOCK_KEY}) AS locked`.execute(conn);
     if (!lock.rows[0]?.locked)
-      return { ran: false, expiredNotifications: 0, idempotencyKeys: 0, channelMessages: 0 };
+      return {
+        ran: false,
+        expiredNotifications: 0,
+        readNotifications: 0,
+        idempotencyKeys: 0,
+        channelMessages: 0,
+      };
     try {
       const expiredNotifications = await deleteInBatches(maxBatches, async () => {
         const r = await sql`
@@ -39,6 +54,19 @@ export async function runRetention(
         );
         return Number(r.numAffectedRows ?? 0);
       });
+      const readNotifications =
+        policy.readNotificationDays > 0
+          ? await deleteInBatches(maxBatches, async () => {
+              const r = await sql`
+                DELETE FROM notifications WHERE ctid IN (
+                  SELECT ctid FROM notifications
+                  WHERE read_at IS NOT NULL
+                    AND read_at < now() - make_interval(days => ${policy.readNotificationDays}) LIMIT ${BATCH})`.execute(
+                conn,
+              );
+              return Number(r.numAffectedRows ?? 0);
+            })
+          : 0;
       const idempotencyKeys = await deleteInBatches(maxBatches, async () => {
         const r = await sql`
           DELETE FROM idempotency_keys WHERE ctid IN (
@@ -48,8 +76,8 @@ export async function runRetention(
         );
         return Number(r.numAffectedRows ?? 0);
       });
-      const channelMessages = await new ChannelsRepository(db).trim(channelWindow);
-      return { ran: true, expiredNotifications, idempotencyKeys, channelMessages };
+      const channelMessages = await new ChannelsRepository(db).trim(policy.channelWindow);
+      return { ran: true, expiredNotifications, readNotifications, idempotencyKeys, channelMessages };
     } finally {
       await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK_KEY})`.execute(conn);
     }

@@ -24,6 +24,8 @@ export class IngestConfig {
     readonly channelHistory: ChannelHistoryWindow,
     /** `userIds` per notification; the contract's MAX_RECIPIENTS is the most it may be. */
     readonly maxRecipients: number,
+    /** Read notifications are deleted this many days after they were read; 0 keeps them. */
+    readonly readRetentionDays: number,
     /** Set: the port serves only HTTPS. */
     readonly tls?: TlsFiles,
   ) {}
@@ -57,6 +59,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
       maxAgeSeconds: env.int('NOTIFY_CHANNEL_HISTORY_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
     },
     env.int('NOTIFY_MAX_RECIPIENTS', MAX_RECIPIENTS, 1, MAX_RECIPIENTS),
+    env.int('NOTIFY_READ_RETENTION_DAYS', 0, 0, 3650),
     loadTlsFiles(env),
   );
 }

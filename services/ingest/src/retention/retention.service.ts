@@ -5,8 +5,8 @@ import { IngestConfig } from '../config/ingest.config';
 import { DATABASE } from '../infrastructure/database.module';
 
 /**
- * Periodically deletes expired notifications (ttlSeconds) and idempotency keys past their 24 h
- * window. Gateways already skip expired rows; this keeps the tables from growing with them.
+ * Periodically deletes expired notifications (ttlSeconds), read ones past NOTIFY_READ_RETENTION_DAYS
+ * (when set), idempotency keys past their 24 h window and channel messages outside their history. Gateways already skip expired rows; this keeps the tables from growing with them.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -26,9 +26,13 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   runOnce(): Promise<void> {
-    this.running ??= runRetention(this.db, this.config.channelHistory)
+    this.running ??= runRetention(this.db, {
+      channelWindow: this.config.channelHistory,
+      readNotificationDays: this.config.readRetentionDays,
+    })
       .then((result) => {
-        if (result.expiredNotifications || result.idempotencyKeys || result.channelMessages) {
+        const { expiredNotifications, readNotifications, idempotencyKeys, channelMessages } = result;
+        if (expiredNotifications || readNotifications || idempotencyKeys || channelMessages) {
           this.log.info('retention', { ...result });
         }
       })
