@@ -27,6 +27,7 @@ const LIBS = {
   protocol: [],
   config: [],
   logging: [],
+  metrics: [],
   contracts: ['protocol'],
   auth: BASE_LIBS,
   amqp: BASE_LIBS,

@@ -1,4 +1,6 @@
-import { startCluster, signToken, type TestCluster } from '@notify/testing';
+import { startCluster, signToken, TEST_API_KEY, type TestCluster } from '@notify/testing';
+import { ClientWorker } from '../lib/clients';
+import { amqpProducer, httpProducer, type Path, type Producer } from '../lib/producers';
 import type { Figure } from '../lib/results';
 
 export interface RunContext {
@@ -58,3 +60,37 @@ export const gatewayPort = (cluster: TestCluster, index = 0): number =>
   Number(new URL(cluster.wsUrl(index, '')).port);
 
 export { now } from '../lib/proc';
+
+/**
+ * One client per user (`prefix-0` … `prefix-{count-1}`) on gateway 0, each acking every notification
+ * and timing its arrival: the clients of W1 and W6.
+ */
+export async function openAckingClients(
+  ctx: RunContext,
+  cluster: TestCluster,
+  prefix: string,
+  count: number,
+  timeoutMs: number,
+): Promise<ClientWorker> {
+  const toks = await tokens(prefix, count);
+  const w = await track(ctx, new ClientWorker(`${prefix}-clients`));
+  const opened = await w.open({
+    port: gatewayPort(cluster),
+    paths: toks.map((t) => `/v1/ws?token=${t}&device=bench`),
+    sourceFirst: 2,
+    sourceSpread: 8,
+    concurrency: 100,
+    timeoutMs,
+    ack: true,
+    latency: true,
+  });
+  ctx.log(`  ${opened.open} connected in ${Math.round(opened.ms)} ms`);
+  return w;
+}
+
+/** Targeted notifications for users `prefix-…` into the cluster's ingest, over AMQP or HTTP. */
+export async function producerFor(cluster: TestCluster, path: Path, prefix: string): Promise<Producer> {
+  return path === 'amqp'
+    ? amqpProducer(cluster.vhost.url, prefix)
+    : httpProducer(cluster.ingestUrl, TEST_API_KEY, 64, prefix);
+}

@@ -1,19 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
-import { TEST_API_KEY } from '@notify/testing';
-import { ClientWorker } from '../lib/clients';
-import {
-  amqpProducer,
-  BATCH,
-  httpProducer,
-  maxRun,
-  notification,
-  pacedRun,
-  type Path,
-  type Run,
-} from '../lib/producers';
+import { BATCH, maxRun, notification, pacedRun, type Path, type Run } from '../lib/producers';
 import type { Figure } from '../lib/results';
-import { benchCluster, gatewayPort, now, tokens, track, type RunContext } from './common';
+import { benchCluster, now, openAckingClients, producerFor, type RunContext } from './common';
 
 /** Loads at which latency is measured, as fractions of the path's measured maximum. */
 const LOADS = [0.25, 0.5, 0.8];
@@ -85,26 +74,11 @@ export async function workload1(ctx: RunContext): Promise<Figure[]> {
     ctx.log(`  baseline ${n(base.rate)} msgs/s`);
 
     ctx.log(`w1 notify: ${U} users, one acking client each, on 1 gateway`);
-    const toks = await tokens('w1', U);
-    const w = await track(ctx, new ClientWorker('w1-clients'));
+    const w = await openAckingClients(ctx, cluster, 'w1', U, timeoutMs);
     const figures: Figure[] = [];
     try {
-      const opened = await w.open({
-        port: gatewayPort(cluster),
-        paths: toks.map((t) => `/v1/ws?token=${t}&device=bench`),
-        sourceFirst: 2,
-        sourceSpread: 8,
-        concurrency: 100,
-        timeoutMs,
-        ack: true,
-        latency: true,
-      });
-      ctx.log(`  ${opened.open} connected in ${Math.round(opened.ms)} ms`);
       for (const path of ['amqp', 'http'] as Path[]) {
-        const producer =
-          path === 'amqp'
-            ? await amqpProducer(cluster.vhost.url)
-            : httpProducer(cluster.ingestUrl, TEST_API_KEY, 64);
+        const producer = await producerFor(cluster, path, 'w1');
         try {
           const max = await maxRun(w, producer, M, U, timeoutMs);
           const maxRate = max.delivered / max.seconds;

@@ -1,10 +1,8 @@
-import { TEST_API_KEY } from '@notify/testing';
-import { ClientWorker } from '../lib/clients';
 import { measureLatencyFloor, type FloorSummary } from '../lib/latency-floor';
-import { amqpProducer, httpProducer, pacedRun, type Path, type Run } from '../lib/producers';
+import { pacedRun, type Path, type Run } from '../lib/producers';
 import type { Figure } from '../lib/results';
 import { scrapeStages, stageMeans } from '../lib/stage-metrics';
-import { benchCluster, gatewayPort, tokens, track, type RunContext } from './common';
+import { benchCluster, gatewayPort, openAckingClients, producerFor, type RunContext } from './common';
 
 /** Light loads, notifications/s: where a realtime product is judged first. */
 const RATES = [100, 1000];
@@ -32,27 +30,12 @@ export async function workload6(ctx: RunContext): Promise<Figure[]> {
     ctx.log(
       `  floor p50 ${ms(floor.p50)}, p99 ${ms(floor.p99)} (commit ${ms(floor.hops.commit)}, amqp ${ms(floor.hops.amqp)}, ws ${ms(floor.hops.ws)})`,
     );
-    const toks = await tokens('w6', U);
-    const w = await track(ctx, new ClientWorker('w6-clients'));
+    const w = await openAckingClients(ctx, cluster, 'w6', U, timeoutMs);
     const figures: Figure[] = [];
     const services = [cluster.ingestUrl, `http://127.0.0.1:${gatewayPort(cluster)}`];
     try {
-      const opened = await w.open({
-        port: gatewayPort(cluster),
-        paths: toks.map((t) => `/v1/ws?token=${t}&device=bench`),
-        sourceFirst: 2,
-        sourceSpread: 8,
-        concurrency: 100,
-        timeoutMs,
-        ack: true,
-        latency: true,
-      });
-      ctx.log(`  ${opened.open} connected in ${Math.round(opened.ms)} ms`);
       for (const path of ['http', 'amqp'] as Path[]) {
-        const producer =
-          path === 'amqp'
-            ? await amqpProducer(cluster.vhost.url, 'w6')
-            : httpProducer(cluster.ingestUrl, TEST_API_KEY, 64, 'w6');
+        const producer = await producerFor(cluster, path, 'w6');
         try {
           for (const rate of RATES) {
             const before = await scrapeStages(services);

@@ -2,4 +2,3 @@ export * from './config-error';
 export * from './env-reader';
 export * from './fail-fast';
 export * from './tls';
-export * from './build-info';

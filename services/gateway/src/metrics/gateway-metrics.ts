@@ -1,12 +1,9 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BUILD_INFO } from '@notify/config';
-
-/** Sub-millisecond to seconds: the stages of a notification at light load take well under 1 ms. */
-const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5];
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { serviceRegistry, STAGE_BUCKETS } from '@notify/metrics';
 
 /** Prometheus metrics of one gateway node, served at /metrics. Counters are cheap enough for the hot path. */
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly registry = serviceRegistry('gateway');
   readonly connections = new Gauge({
     name: 'notify_gateway_connections',
     help: 'Open WebSocket connections',
@@ -102,16 +99,4 @@ export class GatewayMetrics {
     buckets: STAGE_BUCKETS,
     registers: [this.registry],
   });
-
-  readonly buildInfo = new Gauge({
-    name: 'notify_build_info',
-    help: 'Always 1; the labels say which release and Node.js this process runs',
-    labelNames: ['service', 'version', 'node'] as const,
-    registers: [this.registry],
-  });
-
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
-    this.buildInfo.set({ service: 'gateway', version: BUILD_INFO.version, node: BUILD_INFO.node }, 1);
-  }
 }

@@ -1,15 +1,12 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { BUILD_INFO } from '@notify/config';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { serviceRegistry, STAGE_BUCKETS } from '@notify/metrics';
 
 export type Transport = 'http' | 'amqp';
 export type EventKind = 'notification' | 'channel';
 
-/** Sub-millisecond to seconds: the stages of a notification at light load take well under 1 ms. */
-export const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
-
 /** Prometheus metrics of one ingest instance. */
 export class IngestMetrics {
-  readonly registry = new Registry();
+  readonly registry = serviceRegistry('ingest');
   readonly accepted = new Counter({
     name: 'notify_ingest_accepted_total',
     help: 'Events committed and acknowledged (one per recipient for notifications)',
@@ -63,16 +60,4 @@ export class IngestMetrics {
     help: 'Messages ready in notify.ingest (sampled at scrape)',
     registers: [this.registry],
   });
-
-  readonly buildInfo = new Gauge({
-    name: 'notify_build_info',
-    help: 'Always 1; the labels say which release and Node.js this process runs',
-    labelNames: ['service', 'version', 'node'] as const,
-    registers: [this.registry],
-  });
-
-  constructor() {
-    collectDefaultMetrics({ register: this.registry });
-    this.buildInfo.set({ service: 'ingest', version: BUILD_INFO.version, node: BUILD_INFO.node }, 1);
-  }
 }

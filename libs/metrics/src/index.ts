@@ -1,0 +1,2 @@
+export * from './build-info';
+export * from './service-registry';
