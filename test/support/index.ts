@@ -14,3 +14,4 @@ export * from './raw-ws';
 export * from './jwks-server';
 export * from './upgrade-status';
 export * from './postgres-restart';
+export * from './fixtures';

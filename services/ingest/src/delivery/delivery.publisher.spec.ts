@@ -2,7 +2,8 @@ import { afterEach, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Options } from 'amqplib';
 import { DeliveryHeader, stampNow } from '@notify/amqp';
-import type { StoredChannelMessage, StoredNotification } from '@notify/store';
+import { storedNotification } from '@notify/testing';
+import type { StoredChannelMessage } from '@notify/store';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 import { DeliveryPublisher, type DeliveryChannel } from './delivery.publisher';
 
@@ -36,18 +37,7 @@ class FakeChannel implements DeliveryChannel {
   }
 }
 
-const notification = (userId: string, seq: number): StoredNotification => ({
-  userId,
-  seq,
-  id: `id-${userId}-${seq}`,
-  topic: 't',
-  title: null,
-  body: null,
-  data: null,
-  createdAt: new Date(0),
-  expiresAt: null,
-  readAt: null,
-});
+const notification = storedNotification;
 const message: StoredChannelMessage = {
   channel: 'news',
   offset: 7,

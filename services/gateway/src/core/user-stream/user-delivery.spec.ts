@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonLogger } from '@notify/logging';
+import { storedNotification } from '@notify/testing';
 import type { StoredNotification } from '@notify/store';
 import { GatewayMetrics } from '../../metrics/gateway-metrics';
 import type { CloseReason } from '../ports';
@@ -30,19 +31,6 @@ class RecordingPort {
   }
 }
 
-const stored = (seq: number): StoredNotification => ({
-  userId: 'u',
-  seq,
-  id: `id-${seq}`,
-  topic: 't',
-  title: null,
-  body: null,
-  data: null,
-  createdAt: new Date(0),
-  expiresAt: null,
-  readAt: null,
-});
-
 /** A store holding seqs 1..last, minus the expired ones; counts its reads. */
 function storeOf(last: { value: number }, expired: number[] = [], fail = false) {
   const reads = { count: 0 };
@@ -52,7 +40,7 @@ function storeOf(last: { value: number }, expired: number[] = [], fail = false) 
       if (fail) throw new Error('store down');
       const out: StoredNotification[] = [];
       for (let seq = afterSeq + 1; seq <= last.value; seq++)
-        if (!expired.includes(seq)) out.push(stored(seq));
+        if (!expired.includes(seq)) out.push(storedNotification('u', seq));
       return out;
     },
   };
