@@ -1,3 +1,4 @@
+import type { ChannelMessagePayload } from '@notify/protocol';
 import { sql } from 'kysely';
 import type { Db } from './database';
 import { appendSequenced, IDEMPOTENCY_WINDOW_HOURS, type SequencedStream } from './sequenced-append';
@@ -9,6 +10,12 @@ export interface StoredChannelMessage {
   data: unknown;
   createdAt: Date;
 }
+
+/** The wire payload of a stored channel message (the `message` frame's fields). */
+export const toChannelPayload = (m: StoredChannelMessage): ChannelMessagePayload => ({
+  ...m,
+  createdAt: m.createdAt.toISOString(),
+});
 
 export interface ChannelAppendResult {
   id: string;

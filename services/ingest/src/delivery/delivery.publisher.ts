@@ -9,7 +9,12 @@ import {
   userRoutingKey,
 } from '@notify/amqp';
 import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
-import { toPayload, type StoredChannelMessage, type StoredNotification } from '@notify/store';
+import {
+  toChannelPayload,
+  toPayload,
+  type StoredChannelMessage,
+  type StoredNotification,
+} from '@notify/store';
 import { JsonLogger } from '@notify/logging';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 import { IngestMetrics } from '../metrics/ingest-metrics';
@@ -99,7 +104,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
     return this.send([
       {
         routingKey: channelRoutingKey(m.channel),
-        frame: encodeMessageFrame({ ...m, createdAt: m.createdAt.toISOString() }),
+        frame: encodeMessageFrame(toChannelPayload(m)),
         kind: DeliveryKind.ChannelMessage,
         headers: {
           [DeliveryHeader.channel]: m.channel,

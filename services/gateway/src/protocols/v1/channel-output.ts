@@ -1,5 +1,5 @@
 import { encodeMessageFrame } from '@notify/protocol';
-import type { StoredChannelMessage } from '@notify/store';
+import { toChannelPayload, type StoredChannelMessage } from '@notify/store';
 import type { Wire } from '../../core/protocol-adapter';
 import type { ChannelOutput } from '../../core/ports';
 
@@ -7,7 +7,7 @@ import type { ChannelOutput } from '../../core/ports';
 export const channelGroup = (channel: string): string => `c:${channel}`;
 
 export const encodeStoredMessage = (m: StoredChannelMessage): string =>
-  encodeMessageFrame({ ...m, createdAt: m.createdAt.toISOString() });
+  encodeMessageFrame(toChannelPayload(m));
 
 /** Channel messages as v1 `message` frames: ingest publishes that very frame, so live ones go as is. */
 export class V1ChannelOutput implements ChannelOutput {
