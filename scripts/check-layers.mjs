@@ -32,6 +32,7 @@ const LIBS = {
   auth: BASE_LIBS,
   amqp: BASE_LIBS,
   store: BASE_LIBS,
+  pusher: ['config'],
   sdk: ['protocol'],
 };
 

@@ -1,0 +1,4 @@
+export * from './apps';
+export * from './channels';
+export * from './events';
+export * from './signatures';
