@@ -11,6 +11,8 @@
 import { WsPool, type PoolConnectOptions } from '../lib/ws-pool';
 import { SIO_PATH, type SioReply, type SioRequest } from '../lib/sio-clients';
 import { serveRequests } from '../lib/ipc-worker';
+import { sendTimeIn, summarize } from '../lib/latency';
+import { epoch } from '../lib/ws-pool';
 
 const pool = new WsPool();
 const reply = (m: SioReply): void => {
@@ -22,6 +24,9 @@ const senders: ((text: string) => void)[] = [];
 /** Every open()'s options: onFrame is switched on and off through them. */
 const optionSets: PoolConnectOptions[] = [];
 let ackMode = false;
+/** Record now − the notification's `data.t` for each notification (see SioRequest `latency`). */
+let latencyMode = false;
+let latencies: number[] = [];
 let acksSent = 0;
 let pongs = 0;
 let connectError = '';
@@ -39,7 +44,12 @@ function onFrame(_index: number, payload: string, send: (text: string) => void):
     if (subscribing.ok + subscribing.refused >= subscribing.want) subscribing.done();
     return;
   }
-  if (!ackMode || !payload.startsWith(NOTIFICATION)) return;
+  if (!payload.startsWith(NOTIFICATION)) return;
+  if (latencyMode) {
+    const t = sendTimeIn(payload);
+    if (Number.isFinite(t)) latencies.push(epoch(performance.now()) - t);
+  }
+  if (!ackMode) return;
   const at = payload.indexOf(ID_FIELD);
   if (at < 0) return;
   const from = at + ID_FIELD.length;
@@ -48,7 +58,7 @@ function onFrame(_index: number, payload: string, send: (text: string) => void):
 }
 
 function applyFrameMode(): void {
-  for (const o of optionSets) o.onFrame = ackMode || subscribing ? onFrame : undefined;
+  for (const o of optionSets) o.onFrame = ackMode || latencyMode || subscribing ? onFrame : undefined;
 }
 
 serveRequests(handle);
@@ -58,6 +68,7 @@ async function handle(req: SioRequest): Promise<void> {
     const base = pool.conns.length;
     for (let i = 0; i < req.tokens.length; i++) tokens[base + i] = req.tokens[i];
     ackMode = req.ack;
+    latencyMode = req.latency ?? false;
     const opts: PoolConnectOptions = {
       port: req.port,
       count: req.tokens.length,
@@ -139,6 +150,7 @@ async function handle(req: SioRequest): Promise<void> {
     });
   } else if (req.cmd === 'expect') {
     const sentBefore = acksSent;
+    latencies = [];
     const done = pool.expect(req.expected, req.timeoutMs);
     reply({ id: req.id, type: 'armed' });
     const { reached } = await done;
@@ -149,6 +161,7 @@ async function handle(req: SioRequest): Promise<void> {
       ...pool.counts(),
       acksSent: acksSent - sentBefore,
       pongs,
+      latency: latencies.length ? summarize(latencies) : undefined,
     });
   } else if (req.cmd === 'status') {
     reply({

@@ -3,20 +3,9 @@
  * most 20,000 files here) so the orchestrator never shares their event loop. Driven over IPC.
  */
 import { epoch, WsPool, type PoolConnectOptions } from '../lib/ws-pool';
-import type { LatencySummary, WorkerRequest, WorkerReply, WorkerStats } from '../lib/clients';
+import type { WorkerRequest, WorkerReply, WorkerStats } from '../lib/clients';
 import { serveRequests } from '../lib/ipc-worker';
-
-function summarize(samples: number[]): LatencySummary {
-  const sorted = Float64Array.from(samples).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return {
-    count: sorted.length,
-    p50: at(0.5),
-    p99: at(0.99),
-    p999: at(0.999),
-    max: sorted[sorted.length - 1],
-  };
-}
+import { summarize } from '../lib/latency';
 
 const pool = new WsPool();
 const reply = (m: WorkerReply): void => {

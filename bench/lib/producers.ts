@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { connect, type ConfirmChannel } from 'amqplib';
-import type { ClientWorker, LatencySummary, WorkerResult } from './clients';
+import type { LatencySummary } from './clients';
+import type { PoolCounts } from './ws-pool';
 import { now, sleep } from './proc';
 
 /** Producers of targeted notifications, and the runs that measure them, shared by W1 and W6. */
@@ -96,6 +97,14 @@ export function httpProducer(baseUrl: string, apiKey: string, inFlight: number, 
   return producer;
 }
 
+/** What a run needs of a client process: its counters armed for `expected` frames (ours or Socket.IO's). */
+export interface FrameCounter {
+  expect(
+    expected: number,
+    timeoutMs: number,
+  ): Promise<{ result: Promise<PoolCounts & { reached: boolean; latency?: LatencySummary }> }>;
+}
+
 export interface Run {
   sent: number;
   delivered: number;
@@ -110,7 +119,11 @@ export interface Run {
 }
 
 /** Once everything was sent (t0 = first send): what the clients saw. */
-export async function finish(result: Promise<WorkerResult>, t0: number, sent: number): Promise<Run> {
+export async function finish(
+  result: Promise<PoolCounts & { reached: boolean; latency?: LatencySummary }>,
+  t0: number,
+  sent: number,
+): Promise<Run> {
   const acceptSeconds = (now() - t0) / 1000;
   const r = await result;
   return {
@@ -127,7 +140,7 @@ export async function finish(result: Promise<WorkerResult>, t0: number, sent: nu
 
 /** As fast as the path accepts: M notifications round robin over U users. */
 export async function maxRun(
-  w: ClientWorker,
+  w: FrameCounter,
   p: Producer,
   M: number,
   U: number,
@@ -142,7 +155,7 @@ export async function maxRun(
 
 /** Open loop at `rate`/s for `seconds`: sends on a 5 ms tick whatever is due, whatever came back. */
 export async function pacedRun(
-  w: ClientWorker,
+  w: FrameCounter,
   p: Producer,
   rate: number,
   seconds: number,

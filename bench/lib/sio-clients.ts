@@ -1,3 +1,4 @@
+import type { LatencySummary } from './clients';
 import { IpcWorker } from './ipc-worker';
 import type { OpenPlacement, PoolCounts } from './ws-pool';
 
@@ -13,6 +14,8 @@ export type SioRequest =
       tokens: string[];
       /** Answer every `notification` event with an `ack` event carrying its id. */
       ack: boolean;
+      /** Record, for every notification, now − its `data.t` (the producer's send time). */
+      latency?: boolean;
     })
   | {
       id: number;
@@ -37,6 +40,7 @@ export type SioReply =
       reached: boolean;
       acksSent: number;
       pongs: number;
+      latency?: LatencySummary;
     } & PoolCounts)
   | { id: number; type: 'status'; open: number; closedAfterReady: number; pongs: number }
   | { id: number; type: 'closed' };

@@ -69,7 +69,7 @@ export async function ensureRedis(log: (line: string) => void): Promise<'running
 /** Starts bench/peers/socketio-server in its own process and waits until it listens. */
 export async function startSocketIoPeer(
   port: number,
-  env: { streamName: string; jwtSecret: string },
+  env: { streamName: string; jwtSecret: string; storeUrl?: string },
 ): Promise<BaselineServer> {
   const { child, exited } = await spawnListening(
     'socket.io peer',
@@ -80,6 +80,7 @@ export async function startSocketIoPeer(
       STREAM_NAME: env.streamName,
       SESSION_PREFIX: `${env.streamName}:session:`,
       JWT_SECRET: env.jwtSecret,
+      ...(env.storeUrl ? { STORE_URL: env.storeUrl } : {}),
     },
     15_000,
   );
@@ -100,4 +101,19 @@ export async function startSocketIoPeer(
       await exited;
     },
   };
+}
+
+/** `POST /notify` on the peer: emits each item to `user:<userId>`; answers how many acks it counted so far. */
+export async function postToPeer(
+  port: number,
+  items: { userId: string; notification: Record<string, unknown> }[],
+): Promise<{ acked: number }> {
+  const res = await fetch(`http://127.0.0.1:${port}/notify`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ items }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (res.status !== 200) throw new Error(`POST /notify answered ${res.status}`);
+  return (await res.json()) as { acked: number };
 }

@@ -17,11 +17,17 @@
  *   `GET /stats` answers `{connections, acked, subscribed}`; `POST /shutdown` deletes this run's stream
  *   and session keys from Redis and exits.
  *
- * Env: PORT, REDIS_URL, STREAM_NAME, SESSION_PREFIX, JWT_SECRET.
+ * - With `STORE_URL` (a PostgreSQL database of its own): the peer a team builds when notifications
+ *   must survive, as the articles on Socket.IO notification systems show it: `POST /notify` first
+ *   inserts the request's notifications into a `notifications` table (one multi-row INSERT per
+ *   request, committed, ids returned), then emits each with its id. Without it, nothing is stored.
+ *
+ * Env: PORT, REDIS_URL, STREAM_NAME, SESSION_PREFIX, JWT_SECRET, STORE_URL (optional).
  * Run: `node dist/bench/peers/socketio-server.js` (bench/lib/socketio-peer.ts starts it).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { Pool } from 'pg';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
 import { JwtVerifier } from '@notify/auth';
@@ -30,6 +36,8 @@ const port = Number(process.env.PORT ?? 0);
 const streamName = process.env.STREAM_NAME ?? `notify-bench-${process.pid}`;
 const sessionKeyPrefix = process.env.SESSION_PREFIX ?? `${streamName}:session:`;
 const verifier = new JwtVerifier({ secret: process.env.JWT_SECRET ?? '' });
+
+const store = process.env.STORE_URL ? new Pool({ connectionString: process.env.STORE_URL, max: 10 }) : null;
 
 let acked = 0;
 let subscribed = 0;
@@ -53,6 +61,11 @@ async function main(): Promise<void> {
   const redis = createClient({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
   redis.on('error', (err: Error) => process.stderr.write(`socketio-server: redis: ${err.message}\n`));
   await redis.connect();
+  await store?.query(
+    `CREATE TABLE IF NOT EXISTS notifications (
+       id bigserial PRIMARY KEY, user_id text NOT NULL, payload jsonb NOT NULL,
+       created_at timestamptz NOT NULL DEFAULT now())`,
+  );
 
   const http = createServer();
   const io = new Server(http, {
@@ -111,6 +124,13 @@ async function main(): Promise<void> {
       const body = JSON.parse(await readBody(req)) as {
         items: { userId: string; notification: Record<string, unknown> }[];
       };
+      if (store) {
+        const { rows } = await store.query<{ id: string }>(
+          'INSERT INTO notifications (user_id, payload) SELECT * FROM unnest($1::text[], $2::jsonb[]) RETURNING id',
+          [body.items.map((i) => i.userId), body.items.map((i) => JSON.stringify(i.notification))],
+        );
+        body.items.forEach((item, k) => (item.notification.id = rows[k].id));
+      }
       for (const item of body.items) io.to(`user:${item.userId}`).emit('notification', item.notification);
       return json(res, 200, { accepted: body.items.length, acked });
     }

@@ -6,8 +6,9 @@ import { settledRss, sleep, type BaselineServer } from '../lib/proc';
 import { SETTLE_MS } from '../lib/gateway-compaction';
 import type { Figure } from '../lib/results';
 import { SioClientWorker, type SioResult } from '../lib/sio-clients';
-import { ensureRedis, startSocketIoPeer } from '../lib/socketio-peer';
+import { ensureRedis, postToPeer, startSocketIoPeer } from '../lib/socketio-peer';
 import { now, tokens, track, type RunContext } from './common';
+import { storedPeerFigures } from './w5-stored-peer';
 
 const WORKLOAD = 'W5 vs Socket.IO';
 const CHANNEL = 'public.bench';
@@ -192,14 +193,7 @@ export async function workload5(ctx: RunContext): Promise<Figure[]> {
                   createdAt,
                 },
               }));
-              const res = await fetch(`http://127.0.0.1:${port}/notify`, {
-                method: 'POST',
-                headers: { 'content-type': 'application/json' },
-                body: JSON.stringify({ items }),
-                signal: AbortSignal.timeout(30_000),
-              });
-              if (res.status !== 200) throw new Error(`POST /notify answered ${res.status}`);
-              acked = Math.max(acked, ((await res.json()) as { acked: number }).acked - before);
+              acked = Math.max(acked, (await postToPeer(port, items)).acked - before);
               posts++;
             }
           };
@@ -384,6 +378,14 @@ export async function workload5(ctx: RunContext): Promise<Figure[]> {
       },
     });
   });
+
+  // The peer a team builds when notifications must survive, and the plain one again, with W1's method.
+  try {
+    figures.push(...(await storedPeerFigures(ctx, SOURCE_FIRST + 10)));
+  } catch (err) {
+    failures.push(`stored-peer comparison failed: ${err instanceof Error ? err.message : String(err)}`);
+    ctx.log(`  ${failures[failures.length - 1]}`);
+  }
 
   if (failures.length && figures.length)
     for (const f of figures) f.notes.push(`In the same W5 run: ${failures.join('; ')}`);
