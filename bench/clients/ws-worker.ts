@@ -28,6 +28,23 @@ let stopping = false;
 
 serveRequests(handle);
 
+/** Pusher protocol 7: subscribe once the connection is established; ready when the subscription succeeded. */
+function pusherHandshake(
+  frame: { event?: string },
+  payload: string,
+  send: (text: string) => void,
+  channel: string,
+): boolean {
+  if (frame.event === 'pusher:connection_established') {
+    send(JSON.stringify({ event: 'pusher:subscribe', data: { channel } }));
+    return false;
+  }
+  if (frame.event === 'pusher_internal:subscription_succeeded') return true;
+  if (frame.event === 'pusher:error' || frame.event === 'pusher:subscription_error')
+    throw new Error(`server refused: ${payload}`);
+  return false;
+}
+
 async function handle(req: WorkerRequest): Promise<void> {
   if (req.cmd === 'open') {
     const base = pool.conns.length;
@@ -40,7 +57,9 @@ async function handle(req: WorkerRequest): Promise<void> {
       concurrency: req.concurrency,
       timeoutMs: req.timeoutMs,
       onCapture: (index, payload, send) => {
-        const frame = JSON.parse(payload) as { type?: string };
+        const frame = JSON.parse(payload) as { type?: string; event?: string };
+        if (req.pusherSubscribe !== undefined)
+          return pusherHandshake(frame, payload, send, req.pusherSubscribe);
         if (frame.type === 'ready') {
           if (reconnecting.delete(index)) {
             stats.reconnected++;

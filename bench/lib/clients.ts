@@ -8,6 +8,8 @@ export type WorkerRequest =
       port: number;
       paths: string[];
       subscribe?: string;
+      /** Speak Pusher protocol 7 instead of v1: subscribe to this channel after connection_established. */
+      pusherSubscribe?: string;
       /** Parse every frame and check that notification seqs on each socket go up by exactly one. */
       track?: boolean;
       /** Ack every notification (`{"type":"ack","seq":N}`) as it arrives, as a client of the SDK would. */

@@ -12,7 +12,32 @@ export interface BaselineServer {
   stop(): Promise<void>;
 }
 
-/** Starts bench/baselines/uws-publish-server in its own process and waits until it listens. */
+/**
+ * A peer process as a BaselineServer: `stop` asks politely (`ask`), gives it `graceMs` to exit, then
+ * kills it.
+ */
+export function peerProcess(
+  port: number,
+  child: ChildProcess,
+  exited: Promise<void>,
+  ask: () => Promise<void>,
+  graceMs: number,
+): BaselineServer {
+  return {
+    port,
+    child,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        await ask().catch(() => undefined);
+        await Promise.race([exited, sleep(graceMs)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }
+      await exited;
+    },
+  };
+}
+
 /**
  * Starts a bench helper server (`dist/bench/<script>`) in its own process and resolves once it printed
  * "listening"; rejects with what it printed if it exits or stays silent for `timeoutMs`.

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { sleep, spawnListening, type BaselineServer } from './proc';
+import { peerProcess, sleep, spawnListening, type BaselineServer } from './proc';
 
 export const REDIS_HOST = '127.0.0.1';
 export const REDIS_PORT = 6379;
@@ -84,23 +84,11 @@ export async function startSocketIoPeer(
     },
     15_000,
   );
-  return {
-    port,
-    child,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        // Lets it delete this run's stream and session keys from Redis, then makes sure it is gone.
-        await fetch(`http://127.0.0.1:${port}/shutdown`, {
-          method: 'POST',
-          signal: AbortSignal.timeout(5000),
-        }).catch(() => undefined);
-        await Promise.race([exited, sleep(2000)]);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      }
-      await exited;
-    },
+  // Lets it delete this run's stream and session keys from Redis, then makes sure it is gone.
+  const ask = async (): Promise<void> => {
+    await fetch(`http://127.0.0.1:${port}/shutdown`, { method: 'POST', signal: AbortSignal.timeout(5000) });
   };
+  return peerProcess(port, child, exited, ask, 2000);
 }
 
 /** `POST /notify` on the peer: emits each item to `user:<userId>`; answers how many acks it counted so far. */
