@@ -1,5 +1,6 @@
 // resources/js/echo.js (or bootstrap.js) of the Laravel app: laravel-echo with pusher-js, connected to
 // notify's gateways instead of Pusher. `cluster` is required by pusher-js but unused when wsHost is set.
+/* global window */
 import Echo from 'laravel-echo';
 import Pusher from 'pusher-js';
 

@@ -6,6 +6,8 @@ import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 
 /** AMQP routing keys are at most 255 bytes. */
 const MAX_ROUTING_KEY_BYTES = 255;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
  * `POST users/{userId}/terminate_connections`: tells every gateway holding a socket signed in as the
@@ -18,10 +20,9 @@ export class PusherTerminatePublisher {
 
   async terminate(appId: string, userId: string): Promise<void> {
     const routingKey = pusherUserRoutingKey(appId, userId);
-    // eslint-disable-next-line no-control-regex
     if (
       userId.length === 0 ||
-      /[\u0000-\u001f]/.test(userId) ||
+      CONTROL_CHARACTER.test(userId) ||
       Buffer.byteLength(routingKey) > MAX_ROUTING_KEY_BYTES
     )
       throw new BadRequestException(
