@@ -11,6 +11,8 @@ export interface PusherApiConfig {
   apps: PusherApps;
   /** `data` of one event, in bytes (UTF-8); Pusher's own limit is 10 KB. */
   maxEventBytes: number;
+  /** Where webhooks are POSTed; unset: no webhooks (the queue is neither declared nor consumed). */
+  webhookUrl?: string;
 }
 
 /** Everything ingest reads from its environment, validated once at start-up. */
@@ -74,8 +76,14 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     {
       apps: new PusherApps(parsePusherApps(env.optionalString('NOTIFY_PUSHER_APPS'))),
       maxEventBytes: env.int('NOTIFY_PUSHER_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES, 1, 1024 * 1024),
+      webhookUrl: optionalUrl(env, 'NOTIFY_PUSHER_WEBHOOK_URL', ['http:', 'https:']),
     },
     env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
     loadTlsFiles(env),
   );
+}
+
+function optionalUrl(env: EnvReader, name: string, protocols: readonly string[]): string | undefined {
+  const raw = env.optionalString(name);
+  return raw === undefined ? undefined : env.url(name, raw, protocols);
 }

@@ -8,6 +8,7 @@ import { PusherApiController } from './pusher-api.controller';
 import { PusherRequestMiddleware } from './pusher-request.middleware';
 import { PusherTerminatePublisher } from './terminate.publisher';
 import { TriggerPusherEvents } from './trigger-events.use-case';
+import { PusherWebhookConsumer } from './webhook.consumer';
 
 /** Pusher's HTTP API under /apps/{appId}/ (docs/pusher.md). */
 @Module({
@@ -17,6 +18,7 @@ import { TriggerPusherEvents } from './trigger-events.use-case';
     TriggerPusherEvents,
     PusherChannelInfo,
     PusherTerminatePublisher,
+    PusherWebhookConsumer,
     { provide: PresenceMembers, useClass: PresenceNotIntegrated },
     {
       provide: ChannelOccupancyRepository,
