@@ -335,6 +335,13 @@ describe('the Pusher HTTP API on ingest, with the pusher server SDK', () => {
     });
     assert.equal(halfBad.status, 400);
     assert.match(halfBad.text, /batch\[1\]\.channel must be/);
+    const huge = await signed({
+      method: 'POST',
+      path: '/events',
+      body: event({ data: 'x'.repeat(300 * 1024) }),
+    });
+    assert.equal(huge.status, 413, 'over NOTIFY_BODY_LIMIT_BYTES');
+    assert.match(huge.text, /body exceeds 262144 bytes/);
     assert.equal(await storedCount(), before + 1, 'only the event exactly at the limit was stored');
   });
 
