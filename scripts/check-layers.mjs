@@ -74,6 +74,8 @@ const SERVICES = {
       ['delivery'],
       ['notifications', 'channels'],
       ['http', 'amqp-transport', 'health', 'retention'],
+      // The Pusher HTTP API: an adapter over the channels use case, like the /v1 controllers.
+      ['pusher'],
       ['app.module.ts', 'openapi.ts'],
       ['main.ts', 'openapi.cli.ts'],
     ],

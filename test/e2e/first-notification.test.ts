@@ -323,7 +323,16 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     ) as unknown;
     assert.deepEqual(served, committed, 'docs/openapi.json is stale: run npm run openapi');
     const paths = Object.keys((served as { paths: Record<string, unknown> }).paths);
-    assert.deepEqual(paths.sort(), ['/v1/channels/{channel}/messages', '/v1/notifications']);
+    assert.deepEqual(paths.sort(), [
+      '/apps/{appId}/batch_events',
+      '/apps/{appId}/channels',
+      '/apps/{appId}/channels/{channel}',
+      '/apps/{appId}/channels/{channel}/users',
+      '/apps/{appId}/events',
+      '/apps/{appId}/users/{userId}/terminate_connections',
+      '/v1/channels/{channel}/messages',
+      '/v1/notifications',
+    ]);
   });
 
   it('runs the native uWebSockets.js build', () => {

@@ -13,6 +13,7 @@ import {
   requestSigningString,
   hmacSha256Hex,
   md5Hex,
+  sameHex,
   verifyChannelAuth,
   verifySigninAuth,
 } from './index';
@@ -79,6 +80,13 @@ describe('signatures agree with the pusher server SDK', () => {
     const signed = sdk.authenticateUser('9.9', { id: 'u1', user_info: { name: 'A' } });
     assert.ok(verifySigninAuth(app, signed.auth, '9.9', signed.user_data));
     assert.ok(!verifySigninAuth(app, signed.auth, '9.9', '{"id":"u2"}'));
+  });
+
+  it('compares hex in constant time without throwing on strings of other byte lengths', () => {
+    assert.ok(sameHex('ab12', 'ab12'));
+    assert.ok(!sameHex('ab12', 'ab13'));
+    assert.ok(!sameHex('éééé', 'ab12'), 'same length in characters, not in bytes');
+    assert.ok(!sameHex('ab1', 'ab12'));
   });
 
   it('HTTP API requests', () => {

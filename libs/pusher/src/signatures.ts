@@ -5,10 +5,15 @@ export const hmacSha256Hex = (secret: string, message: string): string =>
 
 export const md5Hex = (body: string | Uint8Array): string => createHash('md5').update(body).digest('hex');
 
-/** Constant-time comparison of two hex strings (different lengths are simply unequal). */
+/**
+ * Constant-time comparison of two hex strings (different lengths are simply unequal). Lengths are
+ * compared in bytes: a client's string of the right length in characters may be longer in UTF-8, and
+ * timingSafeEqual throws on buffers of different sizes.
+ */
 export function sameHex(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

@@ -55,6 +55,12 @@ export interface UserConnectionsTable {
   opened_at: Generated<Date>;
 }
 
+export interface ChannelOccupancyTable {
+  node_id: string;
+  channel: string;
+  subscriptions: number;
+}
+
 export interface Database {
   user_streams: UserStreamsTable;
   notifications: NotificationsTable;
@@ -63,4 +69,5 @@ export interface Database {
   channel_streams: ChannelStreamsTable;
   gateway_nodes: GatewayNodesTable;
   user_connections: UserConnectionsTable;
+  channel_occupancy: ChannelOccupancyTable;
 }

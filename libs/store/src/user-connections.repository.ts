@@ -8,8 +8,8 @@ export interface UserConnectionRow {
   deviceId: string;
 }
 
-/** `ttl` as an SQL interval from milliseconds. */
-const ttlInterval = (ttlMs: number) => sql`make_interval(secs => ${ttlMs / 1000}::float8)`;
+/** `ttl` as an SQL interval from milliseconds (how long a node's heartbeat keeps it alive). */
+export const ttlInterval = (ttlMs: number) => sql`make_interval(secs => ${ttlMs / 1000}::float8)`;
 
 /**
  * Connections of users on gateway nodes (`user_connections`) and the nodes' heartbeats

@@ -5,7 +5,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('notify ingest')
     .setDescription(
-      'Producers submit notifications over HTTP. See docs/ for the WebSocket protocol and AMQP contract.',
+      'Producers submit notifications over HTTP. See docs/ for the WebSocket protocol and AMQP contract. The Pusher HTTP API (/apps/{appId}/…) is signed as Pusher signs requests and answers errors as plain text: docs/pusher.md.',
     )
     .setVersion('1')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Producer API key' })

@@ -1,10 +1,19 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
 import { MAX_RECIPIENTS } from '@notify/contracts';
+import { DEFAULT_MAX_EVENT_BYTES, parsePusherApps, PusherApps } from '@notify/pusher';
 import type { ChannelHistoryWindow } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
 /** Keeps placeholders (REPLACE_ME) and guessable keys out of production. */
 export const MIN_PRODUCTION_API_KEY_LENGTH = 24;
+
+export interface PusherApiConfig {
+  apps: PusherApps;
+  /** `data` of one event, in bytes (UTF-8); Pusher's own limit is 10 KB. */
+  maxEventBytes: number;
+  /** Where webhooks are POSTed; unset: no webhooks (the queue is neither declared nor consumed). */
+  webhookUrl?: string;
+}
 
 /** Everything ingest reads from its environment, validated once at start-up. */
 export class IngestConfig {
@@ -26,6 +35,10 @@ export class IngestConfig {
     readonly maxRecipients: number,
     /** Read notifications are deleted this many days after they were read; 0 keeps them. */
     readonly readRetentionDays: number,
+    /** The Pusher HTTP API under /apps/ (no apps: every /apps/ path is a 404). */
+    readonly pusher: PusherApiConfig,
+    /** A gateway whose heartbeat is older is dead: the gateways' NOTIFY_NODE_TTL_MS, same default. */
+    readonly nodeTtlMs: number,
     /** Set: the port serves only HTTPS. */
     readonly tls?: TlsFiles,
   ) {}
@@ -60,6 +73,17 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     },
     env.int('NOTIFY_MAX_RECIPIENTS', MAX_RECIPIENTS, 1, MAX_RECIPIENTS),
     env.int('NOTIFY_READ_RETENTION_DAYS', 0, 0, 3650),
+    {
+      apps: new PusherApps(parsePusherApps(env.optionalString('NOTIFY_PUSHER_APPS'))),
+      maxEventBytes: env.int('NOTIFY_PUSHER_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES, 1, 1024 * 1024),
+      webhookUrl: optionalUrl(env, 'NOTIFY_PUSHER_WEBHOOK_URL', ['http:', 'https:']),
+    },
+    env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
     loadTlsFiles(env),
   );
+}
+
+function optionalUrl(env: EnvReader, name: string, protocols: readonly string[]): string | undefined {
+  const raw = env.optionalString(name);
+  return raw === undefined ? undefined : env.url(name, raw, protocols);
 }

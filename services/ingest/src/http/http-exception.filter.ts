@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { JsonLogger } from '@notify/logging';
 import { asStoreError, StoreUnavailableError } from '@notify/store';
 
@@ -18,10 +18,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private readonly log = new JsonLogger('ingest', { component: 'http' });
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
     const [status, body] = this.describe(exception);
     if (status >= 500) this.log.error('request failed', { status, error: exception });
-    res.status(status).json(body);
+    if (isPusherApiPath(http.getRequest<Request>().originalUrl))
+      res.status(status).type('text').send(asText(body));
+    else res.status(status).json(body);
   }
 
   private describe(exception: unknown): [number, Record<string, unknown>] {
@@ -71,6 +74,19 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     return [500, { statusCode: 500, error: 'Internal Server Error', message: 'internal error' }];
   }
+}
+
+/**
+ * The Pusher HTTP API (`/apps/…`) answers errors as Pusher does: a plain-text body, which Pusher's
+ * server SDKs put as is into the error they raise (the JSON shape would show up there as JSON).
+ */
+const isPusherApiPath = (url: string | undefined): boolean => url?.startsWith('/apps/') ?? false;
+
+/** `message`, then each failing field on a line of its own. */
+function asText(body: Record<string, unknown>): string {
+  const errors = Array.isArray(body.errors) ? (body.errors as { field: string; messages: string[] }[]) : [];
+  const lines = errors.map((e) => `${e.field}: ${e.messages.join('; ')}`);
+  return [String(body.message), ...lines].join('\n') + '\n';
 }
 
 function statusText(status: number): string {
