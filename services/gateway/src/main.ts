@@ -1,7 +1,13 @@
-import { coalesceAmqplibWrites, userRoutingKey } from '@notify/amqp';
+import { coalesceAmqplibWrites, DeliveryHeader, userRoutingKey } from '@notify/amqp';
 import { JwtVerifier } from '@notify/auth';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
+import {
+  PUSHER_CLIENT_EVENT_KIND,
+  PUSHER_SOCKET_HEADER,
+  PUSHER_TERMINATE_KIND,
+  PusherApps,
+} from '@notify/pusher';
 import {
   ChannelsRepository,
   createDatabase,
@@ -13,7 +19,8 @@ import {
   UserConnectionsRepository,
 } from '@notify/store';
 import { BrokerBindings } from './broker/bindings';
-import { BrokerDispatch } from './broker/dispatch';
+import { BrokerDispatch, type DeliveryHandler } from './broker/dispatch';
+import { BrokerPusher } from './broker/pusher-broker';
 import { NodeQueue } from './broker/node-queue';
 import { loadGatewayConfig } from './config/gateway.config';
 import { ChannelFanout } from './core/channels/channel-fanout';
@@ -29,6 +36,11 @@ import { SessionReads } from './core/user-stream/session-reads';
 import { UserDelivery } from './core/user-stream/user-delivery';
 import { serveHttpRoutes } from './http/routes';
 import { GatewayMetrics } from './metrics/gateway-metrics';
+import { PusherMetrics } from './metrics/pusher-metrics';
+import { PusherChannelOutput } from './protocols/pusher/channel-output';
+import { PusherProtocol } from './protocols/pusher/pusher-protocol';
+import { PusherSessions } from './protocols/pusher/pusher-sessions';
+import { PusherSocketIndex } from './protocols/pusher/socket-index';
 import { V1ChannelOutput } from './protocols/v1/channel-output';
 import { V1Protocol } from './protocols/v1/v1-protocol';
 import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
@@ -95,7 +107,17 @@ async function main(): Promise<void> {
   const cursorWriter = new CursorWriter(new CursorsRepository(db), config.ackFlushMs, log);
   const delivery = new UserDelivery(reads, metrics, log);
   const channelsRepository = new ChannelsRepository(db);
-  const fanout = new ChannelFanout([new V1ChannelOutput(writer)], channelsRepository, bindings, metrics, log);
+  // Pusher connections (docs/pusher.md) share the channels; their frames are built by their own output.
+  const pusherApps = new PusherApps(config.pusher.apps);
+  const pusherSockets = new PusherSocketIndex();
+  const pusherOutput = new PusherChannelOutput(writer, pusherSockets);
+  const fanout = new ChannelFanout(
+    pusherApps.enabled ? [new V1ChannelOutput(writer), pusherOutput] : [new V1ChannelOutput(writer)],
+    channelsRepository,
+    bindings,
+    metrics,
+    log,
+  );
   const channels = new ChannelSubscriptions(fanout, channelsRepository, config.maxSubscriptions, log);
   const inbox = new Inbox(new InboxRepository(db), bindings, registry, log);
   const lifecycle = new SessionLifecycle(
@@ -138,6 +160,33 @@ async function main(): Promise<void> {
   );
   const server = new UwsServer(app, uws, config, lifecycle, compaction, metrics, log);
   server.serve({ path: '/v1/ws', protocol: v1 });
+  const pusherBroker = new BrokerPusher(nodeQueue);
+  const pusherMetrics = new PusherMetrics(metrics.registry);
+  // TODO(pusher occupancy): wire ChannelOccupancy (core/channels/channel-occupancy.ts) to the
+  // PostgreSQL ChannelOccupancyStore (migration 0008, written on the ingest side) once it is in the
+  // tree: `occupancy` below, `start()` before listening, `stop()` in shutdown, and `revived()` from
+  // UserConnections' `onRevived`. Until then subscription counts are not reported.
+  const occupancy = undefined;
+  const pusherSessions = new PusherSessions(
+    pusherSockets,
+    { ...config, ...config.pusher },
+    channels,
+    pusherBroker,
+    pusherMetrics,
+    log,
+  );
+  if (pusherApps.enabled) {
+    const pusher = new PusherProtocol(
+      pusherApps,
+      { wire: writer, metrics: pusherMetrics, occupancy },
+      pusherSessions,
+      channels,
+      pusherBroker,
+      { allowedOrigins: config.allowedOrigins, ...config.pusher },
+      log,
+    );
+    server.serve({ path: '/app/*', protocol: pusher, sessions: pusherSessions });
+  }
   serveHttpRoutes(app, {
     nodeId: config.nodeId,
     metrics,
@@ -149,7 +198,9 @@ async function main(): Promise<void> {
     draining: () => server.draining,
     beforeScrape: () => {
       metrics.bindings.set(nodeQueue.boundKeys);
-      metrics.sendBufferBytes.set(writer.bufferedBytes(registry.all()));
+      metrics.sendBufferBytes.set(
+        writer.bufferedBytes(registry.all()) + writer.bufferedBytes(pusherSockets.sessions()),
+      );
       metrics.channels.set(fanout.activeChannels);
     },
   });
@@ -164,7 +215,19 @@ async function main(): Promise<void> {
     amqp: redact(config.amqpUrl),
     queue: nodeQueue.queueName,
   });
-  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log);
+  const pusherKinds = new Map<string, DeliveryHandler>([
+    [
+      PUSHER_CLIENT_EVENT_KIND,
+      (_key, headers, body) =>
+        pusherOutput.relayClientEvent(
+          String(headers[DeliveryHeader.channel]),
+          body,
+          String(headers[PUSHER_SOCKET_HEADER] ?? ''),
+        ),
+    ],
+    [PUSHER_TERMINATE_KIND, (key) => pusherSessions.terminate(key)],
+  ]);
+  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log, pusherKinds);
   await nodeQueue.start({
     onMessage: (message) => dispatch.message(message),
     onResync: () => lifecycle.resyncAll(),
