@@ -186,16 +186,34 @@ export class PusherProtocol implements ProtocolAdapter {
     if (f.event.length > MAX_EVENT_NAME_LENGTH)
       return p.error(null, `event name over ${MAX_EVENT_NAME_LENGTH} characters`);
     const data = f.data === undefined ? null : f.data;
-    const size = Buffer.byteLength(typeof data === 'string' ? data : JSON.stringify(data));
-    if (size > this.options.maxEventBytes)
+    const encoded = encodeClientEvent(f.event, channel, data);
+    if (encoded === null) return p.error(null, 'client event data nested too deeply');
+    const { body, dataBytes } = encoded;
+    if (dataBytes > this.options.maxEventBytes)
       return p.error(null, `client event data over ${this.options.maxEventBytes} bytes`);
     if (takeFrame(p.clientEvents, this.options.clientEventsPerSecond, rateClock()) !== 'ok')
       return p.error(PusherErrorCode.rateLimited, 'client event rejected due to rate limit');
-    const body = Buffer.from(JSON.stringify({ event: f.event, channel, data }));
     this.broker.publishClientEvent(internal, body, p.socketId).catch((err: unknown) => {
       this.log.warn('pusher client event not published', { channel: internal, error: err });
       p.error(null, 'client event not delivered; retry');
     });
+  }
+}
+
+/**
+ * The frame the channel's other subscribers get, and the size of `data` as Pusher counts it (JSON);
+ * null when `data` is nested too deeply to encode again.
+ */
+function encodeClientEvent(
+  event: string,
+  channel: string,
+  data: unknown,
+): { body: Buffer; dataBytes: number } | null {
+  try {
+    const dataBytes = Buffer.byteLength(typeof data === 'string' ? data : JSON.stringify(data));
+    return { body: Buffer.from(JSON.stringify({ event, channel, data })), dataBytes };
+  } catch {
+    return null;
   }
 }
 
