@@ -139,7 +139,6 @@ describe('Pusher protocol 7 across two gateways, with pusher-js and laravel-echo
 
   it('laravel-echo (on pusher-js) listens to a public and a private channel', async () => {
     // laravel-echo is an ES module only: imported as one, not through the CommonJS require of this build.
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<{
       default: new (options: Record<string, unknown>) => EchoLike;
     }>;
