@@ -25,6 +25,7 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
     await cluster.startGateway(1, {
       NOTIFY_PUSHER_ACTIVITY_TIMEOUT_SECONDS: '1',
       NOTIFY_PUSHER_PONG_TIMEOUT_SECONDS: '1',
+      NOTIFY_PUSHER_MAX_CONNECTIONS_PER_APP: '2',
     });
     await cluster.gateways[2].stop('SIGTERM');
     await cluster.startGateway(2, { NOTIFY_PUSHER_APPS: '' });
@@ -175,6 +176,25 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
     c.send({ event: 'pusher:pong', data: {} });
     await c.next('pusher:ping', 4000);
     assert.equal(await c.closed, 4201);
+  });
+
+  it('closes a connection over the app quota of the node with 4004', async () => {
+    const held = [await PusherRawClient.established(port(1)), await PusherRawClient.established(port(1))];
+    const over = await PusherRawClient.connect(port(1), '/app/test-key?protocol=7');
+    assert.equal(data(await over.next('pusher:error')).code, 4004);
+    assert.equal(await over.closed, 4004);
+    held[0].close();
+    await held[0].closed;
+    await PusherRawClient.established(port(1));
+    held[1].close();
+  });
+
+  it('on SIGTERM tells Pusher clients to reconnect at once (4200)', async () => {
+    const c = await PusherRawClient.established(port(1));
+    const closed = c.closed;
+    await cluster.gateways[1].stop('SIGTERM');
+    assert.equal(data(await c.next('pusher:error')).code, 4200);
+    assert.equal(await closed, 4200);
   });
 
   it('answers 404 on /app/* when no apps are configured, and still serves v1', async () => {
