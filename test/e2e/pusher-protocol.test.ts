@@ -9,8 +9,12 @@ import {
   type TestCluster,
 } from '@notify/testing';
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 const data = (f: { data?: unknown }): Record<string, unknown> =>
   (typeof f.data === 'string' ? JSON.parse(f.data) : f.data) as Record<string, unknown>;
+
+const OTHER_APP = { id: 'other-app', key: 'other-key', secret: 'other-secret-456' };
 
 describe('Pusher protocol 7 on one gateway (raw frames)', () => {
   let cluster: TestCluster;
@@ -19,7 +23,10 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
   before(async () => {
     cluster = await startCluster({
       gateways: 3,
-      env: { NOTIFY_PUSHER_APPS: PUSHER_TEST_APPS, NOTIFY_PUSHER_CLIENT_EVENTS_PER_S: '3' },
+      env: {
+        NOTIFY_PUSHER_APPS: `${PUSHER_TEST_APPS},${OTHER_APP.id}:${OTHER_APP.key}:${OTHER_APP.secret}`,
+        NOTIFY_PUSHER_CLIENT_EVENTS_PER_S: '3',
+      },
     });
     await cluster.gateways[1].stop('SIGTERM');
     await cluster.startGateway(1, {
@@ -95,6 +102,26 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(c.frames.filter((f) => f.event === 'after').length, 0, 'nothing after unsubscribing');
     c.close();
+  });
+
+  it('keeps apps apart: same channel names, no events across apps, no signature of one app for another', async () => {
+    const mine = await PusherRawClient.established(port(0));
+    const theirs = await PusherRawClient.established(port(0), OTHER_APP.key);
+    await mine.subscribe('shared');
+    await theirs.subscribe('shared');
+    await mine.subscribe('private-shared');
+    // A signature made with the test app's secret does not open the other app's private channel.
+    const forged = pusherSigner.authorizeChannel(theirs.socketId, 'private-shared').auth;
+    assert.equal((await theirs.subscribe('private-shared', forged)).event, 'pusher:subscription_error');
+    await publishPusherEvent(cluster, 'shared', { event: 'mine-only', data: '{}' });
+    await publishPusherEvent(cluster, 'shared', { event: 'theirs-only', data: '{}' }, OTHER_APP.id);
+    await mine.next('mine-only');
+    await theirs.next('theirs-only');
+    await sleep(200);
+    assert.equal(mine.frames.filter((f) => f.event === 'theirs-only').length, 0);
+    assert.equal(theirs.frames.filter((f) => f.event === 'mine-only').length, 0);
+    mine.close();
+    theirs.close();
   });
 
   it('verifies presence subscriptions and says presence is not available yet', async () => {
