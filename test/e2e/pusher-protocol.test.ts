@@ -124,6 +124,18 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
     theirs.close();
   });
 
+  it('still delivers when the excluded socket is on this node but not subscribed', async () => {
+    const [bystander, subscriber] = [
+      await PusherRawClient.established(port(0)),
+      await PusherRawClient.established(port(0)),
+    ];
+    await subscriber.subscribe('quiet');
+    await publishPusherEvent(cluster, 'quiet', { event: 'e', data: '1', exclude: bystander.socketId });
+    assert.equal((await subscriber.next('e')).data, '1');
+    bystander.close();
+    subscriber.close();
+  });
+
   it('verifies presence subscriptions and says presence is not available yet', async () => {
     const c = await PusherRawClient.established(port(0));
     const signed = pusherSigner.authorizeChannel(c.socketId, 'presence-lobby', {

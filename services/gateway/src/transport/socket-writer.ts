@@ -71,9 +71,10 @@ export class SocketWriter implements Wire {
   }
 
   publishExcept(except: Session, group: string, frame: string | Uint8Array): void {
-    // uWS' own publish from a socket reaches every subscriber but that socket.
+    // uWS' publish from a socket reaches every subscriber but that socket, and only when that socket
+    // is itself subscribed (from any other it reaches nobody): otherwise nobody is to be skipped.
     const ws = socketOf(except);
-    if (ws && !except.closed) ws.publish(group, frame, false);
+    if (ws && !except.closed && ws.isSubscribed(group)) ws.publish(group, frame, false);
     else this.app.publish(group, frame, false);
   }
 
