@@ -17,8 +17,11 @@ const env = {
   NOTIFY_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/notify',
   NOTIFY_JWT_SECRET: 'dev-only-jwt-secret-change-me-in-production',
   NOTIFY_API_KEYS: 'dev-producer-key',
+  // A dev Pusher app (docs/pusher.md): pusher-js connects to ws://127.0.0.1:<gateway>/app/dev-key.
+  NOTIFY_PUSHER_APPS: 'dev-app:dev-key:dev-pusher-secret',
   ...process.env,
 };
+const [pusherId, pusherKey, pusherSecret] = (env.NOTIFY_PUSHER_APPS.split(',')[0] ?? '').split(':');
 const port = (name, fallback) => env[`NOTIFY_START_${name}_PORT`] || fallback;
 const ports = {
   ingest: port('INGEST', '3000'),
@@ -141,6 +144,7 @@ notify is starting: ingest http://127.0.0.1:${ports.ingest} (OpenAPI at /docs), 
   dev producer API key: ${env.NOTIFY_API_KEYS}
   dev JWT secret:       ${env.NOTIFY_JWT_SECRET}
   token for "alice":    ${token}
+  dev Pusher app:       id ${pusherId}, key ${pusherKey}, secret ${pusherSecret} (ws://127.0.0.1:${ports.gatewayA}/app/${pusherKey})
   demo page:            http://127.0.0.1:${ports.demo}/ (user alice; ?user=bob for another), via ${
     lb
       ? `HAProxy ${lbWsUrl} (least connections over both gateways)`

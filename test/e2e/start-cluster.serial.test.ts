@@ -16,6 +16,7 @@ import {
   freePort,
   haproxyAvailable,
   LAUNCHED_STDIO,
+  PusherRawClient,
   signToken,
 } from '@notify/testing';
 import { range, RecordingClient, sleep, waitUntil } from '../sdk/sdk-harness';
@@ -92,6 +93,9 @@ describe('npm start (scripts/start-cluster.mjs) when a gateway dies', () => {
         while ((await status(`http://127.0.0.1:${port}/readyz`)) !== 200 && Date.now() < deadline)
           await sleep(100);
       }
+      // The dev Pusher app it prints is served on the gateways.
+      assert.match(output, /dev Pusher app: +id dev-app, key dev-key, secret dev-pusher-secret/);
+      (await PusherRawClient.established(Number(gatewayA), 'dev-key')).close();
 
       // Least connections spreads the clients over both gateways.
       const users = range(1, 6).map((i) => `crash-user-${i}`);

@@ -48,6 +48,13 @@ export const KNOWN_CONFIG_VARIABLES = [
   'NOTIFY_MAX_FRAMES_PER_SECOND',
   'NOTIFY_MAX_CONNECTIONS_PER_USER',
   'NOTIFY_NODE_TTL_MS',
+  // Pusher (docs/pusher.md): the apps and the event size limit are read by ingest's Pusher API too
+  'NOTIFY_PUSHER_APPS',
+  'NOTIFY_PUSHER_MAX_EVENT_BYTES',
+  'NOTIFY_PUSHER_ACTIVITY_TIMEOUT_SECONDS',
+  'NOTIFY_PUSHER_PONG_TIMEOUT_SECONDS',
+  'NOTIFY_PUSHER_CLIENT_EVENTS_PER_S',
+  'NOTIFY_PUSHER_MAX_CONNECTIONS_PER_APP',
 ] as const;
 
 export type ConfigVariable = (typeof KNOWN_CONFIG_VARIABLES)[number];

@@ -16,3 +16,4 @@ export * from './upgrade-status';
 export * from './postgres-restart';
 export * from './fixtures';
 export * from './pusher';
+export * from './pusher-http';

@@ -1,8 +1,15 @@
-import { coalesceAmqplibWrites, userRoutingKey } from '@notify/amqp';
+import { coalesceAmqplibWrites, DeliveryHeader, userRoutingKey } from '@notify/amqp';
 import { JwtVerifier } from '@notify/auth';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
 import {
+  PUSHER_CLIENT_EVENT_KIND,
+  PUSHER_SOCKET_HEADER,
+  PUSHER_TERMINATE_KIND,
+  PusherApps,
+} from '@notify/pusher';
+import {
+  ChannelOccupancyRepository,
   ChannelsRepository,
   createDatabase,
   CursorsRepository,
@@ -13,9 +20,11 @@ import {
   UserConnectionsRepository,
 } from '@notify/store';
 import { BrokerBindings } from './broker/bindings';
-import { BrokerDispatch } from './broker/dispatch';
+import { BrokerDispatch, type DeliveryHandler } from './broker/dispatch';
+import { BrokerPusher } from './broker/pusher-broker';
 import { NodeQueue } from './broker/node-queue';
 import { loadGatewayConfig } from './config/gateway.config';
+import { CHANNEL_OCCUPANCY_FLUSH_MS, ChannelOccupancy } from './core/channels/channel-occupancy';
 import { ChannelFanout } from './core/channels/channel-fanout';
 import { ChannelSubscriptions } from './core/channels/channel-subscriptions';
 import { Inbox } from './core/inbox/inbox';
@@ -29,6 +38,11 @@ import { SessionReads } from './core/user-stream/session-reads';
 import { UserDelivery } from './core/user-stream/user-delivery';
 import { serveHttpRoutes } from './http/routes';
 import { GatewayMetrics } from './metrics/gateway-metrics';
+import { PusherMetrics } from './metrics/pusher-metrics';
+import { PusherChannelOutput } from './protocols/pusher/channel-output';
+import { PusherProtocol } from './protocols/pusher/pusher-protocol';
+import { PusherSessions } from './protocols/pusher/pusher-sessions';
+import { PusherSocketIndex } from './protocols/pusher/socket-index';
 import { V1ChannelOutput } from './protocols/v1/channel-output';
 import { V1Protocol } from './protocols/v1/v1-protocol';
 import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
@@ -81,11 +95,20 @@ async function main(): Promise<void> {
   // Core: sessions, user streams, channels, read state.
   const registry = new SessionRegistry();
   const ids = new ConnectionIds();
+  // Subscriber counts of Pusher channels, for ingest's channel queries (written only with apps).
+  const occupancy = config.pusher.apps.length
+    ? new ChannelOccupancy(new ChannelOccupancyRepository(db), config.nodeId, CHANNEL_OCCUPANCY_FLUSH_MS, log)
+    : undefined;
   const userConnections = new UserConnections(
     new UserConnectionsRepository(db),
     ids,
     () => registry.all(),
-    { nodeId: config.nodeId, nodeTtlMs: config.nodeTtlMs, flushMs: USER_CONNECTIONS_FLUSH_MS },
+    {
+      nodeId: config.nodeId,
+      nodeTtlMs: config.nodeTtlMs,
+      flushMs: USER_CONNECTIONS_FLUSH_MS,
+      onRevived: () => occupancy?.revived(),
+    },
     log,
   );
   const reads = new SessionReads(new NotificationsRepository(db), {
@@ -95,7 +118,17 @@ async function main(): Promise<void> {
   const cursorWriter = new CursorWriter(new CursorsRepository(db), config.ackFlushMs, log);
   const delivery = new UserDelivery(reads, metrics, log);
   const channelsRepository = new ChannelsRepository(db);
-  const fanout = new ChannelFanout([new V1ChannelOutput(writer)], channelsRepository, bindings, metrics, log);
+  // Pusher connections (docs/pusher.md) share the channels; their frames are built by their own output.
+  const pusherApps = new PusherApps(config.pusher.apps);
+  const pusherSockets = new PusherSocketIndex();
+  const pusherOutput = new PusherChannelOutput(writer, pusherSockets);
+  const fanout = new ChannelFanout(
+    pusherApps.enabled ? [new V1ChannelOutput(writer), pusherOutput] : [new V1ChannelOutput(writer)],
+    channelsRepository,
+    bindings,
+    metrics,
+    log,
+  );
   const channels = new ChannelSubscriptions(fanout, channelsRepository, config.maxSubscriptions, log);
   const inbox = new Inbox(new InboxRepository(db), bindings, registry, log);
   const lifecycle = new SessionLifecycle(
@@ -138,6 +171,28 @@ async function main(): Promise<void> {
   );
   const server = new UwsServer(app, uws, config, lifecycle, compaction, metrics, log);
   server.serve({ path: '/v1/ws', protocol: v1 });
+  const pusherBroker = new BrokerPusher(nodeQueue);
+  const pusherMetrics = new PusherMetrics(metrics.registry);
+  const pusherSessions = new PusherSessions(
+    pusherSockets,
+    { ...config, ...config.pusher },
+    channels,
+    pusherBroker,
+    pusherMetrics,
+    log,
+  );
+  if (pusherApps.enabled) {
+    const pusher = new PusherProtocol(
+      pusherApps,
+      { wire: writer, metrics: pusherMetrics, occupancy },
+      pusherSessions,
+      channels,
+      pusherBroker,
+      { allowedOrigins: config.allowedOrigins, ...config.pusher },
+      log,
+    );
+    server.serve({ path: '/app/*', protocol: pusher, sessions: pusherSessions });
+  }
   serveHttpRoutes(app, {
     nodeId: config.nodeId,
     metrics,
@@ -149,13 +204,16 @@ async function main(): Promise<void> {
     draining: () => server.draining,
     beforeScrape: () => {
       metrics.bindings.set(nodeQueue.boundKeys);
-      metrics.sendBufferBytes.set(writer.bufferedBytes(registry.all()));
+      metrics.sendBufferBytes.set(
+        writer.bufferedBytes(registry.all()) + writer.bufferedBytes(pusherSockets.sessions()),
+      );
       metrics.channels.set(fanout.activeChannels);
     },
   });
 
   // Before listening: rows an earlier process with this node id left behind are gone first.
   await userConnections.start();
+  await occupancy?.start();
   const port = await server.listen();
   log.info('listening', {
     port,
@@ -164,7 +222,19 @@ async function main(): Promise<void> {
     amqp: redact(config.amqpUrl),
     queue: nodeQueue.queueName,
   });
-  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log);
+  const pusherKinds = new Map<string, DeliveryHandler>([
+    [
+      PUSHER_CLIENT_EVENT_KIND,
+      (_key, headers, body) =>
+        pusherOutput.relayClientEvent(
+          String(headers[DeliveryHeader.channel]),
+          body,
+          String(headers[PUSHER_SOCKET_HEADER] ?? ''),
+        ),
+    ],
+    [PUSHER_TERMINATE_KIND, (key) => pusherSessions.terminate(key)],
+  ]);
+  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log, pusherKinds);
   await nodeQueue.start({
     onMessage: (message) => dispatch.message(message),
     onResync: () => lifecycle.resyncAll(),
@@ -185,6 +255,7 @@ async function main(): Promise<void> {
     verifier.stop();
     await cursorWriter.close();
     await userConnections.stop().catch(() => undefined);
+    await occupancy?.stop().catch(() => undefined);
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();
     log.info('stopped');

@@ -8,6 +8,12 @@ import type { SessionRegistry } from '../core/sessions/session-registry';
 import type { UserDelivery } from '../core/user-stream/user-delivery';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
 
+/**
+ * A handler for another kind of delivery message (a protocol's own, e.g. Pusher client events),
+ * given the routing key it came with, its headers and body.
+ */
+export type DeliveryHandler = (routingKey: string, headers: Record<string, unknown>, body: Buffer) => void;
+
 /** Messages from the node queue into the core: notifications, channel messages, read state. */
 export class BrokerDispatch {
   constructor(
@@ -17,6 +23,8 @@ export class BrokerDispatch {
     private readonly inbox: Inbox,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
+    /** By AMQP `type`, for kinds not handled above. */
+    private readonly otherKinds: ReadonlyMap<string, DeliveryHandler> = new Map(),
   ) {}
 
   message(message: ConsumeMessage): void {
@@ -31,6 +39,9 @@ export class BrokerDispatch {
       if (published) this.observeStages(headers, receivedAt, 'channel');
       return;
     }
+    const type = message.properties.type as string;
+    if (type !== DeliveryKind.Notification && type !== DeliveryKind.Read)
+      return this.otherKinds.get(type)?.(message.fields.routingKey, headers, message.content);
     const first = this.registry.firstOf(String(headers[DeliveryHeader.userId]));
     if (!first) return;
     switch (message.properties.type) {

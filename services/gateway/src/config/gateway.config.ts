@@ -1,4 +1,5 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
+import { DEFAULT_MAX_EVENT_BYTES, parsePusherApps, type PusherApp } from '@notify/pusher';
 
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-in-production';
 
@@ -43,6 +44,33 @@ export interface GatewayConfig {
   migrateOnStart: boolean;
   /** Set: the port serves only HTTPS/WSS. */
   tls?: TlsFiles;
+  pusher: PusherConfig;
+}
+
+/** The Pusher protocol endpoint (`/app/{key}`, docs/pusher.md); served only when `apps` is not empty. */
+export interface PusherConfig {
+  apps: PusherApp[];
+  /** Seconds without a frame before a ping; told to clients as `activity_timeout`. */
+  activityTimeoutSeconds: number;
+  /** Seconds to answer a server ping before the connection closes with 4201. */
+  pongTimeoutSeconds: number;
+  /** Client events per second per connection; more are refused with 4301. */
+  clientEventsPerSecond: number;
+  /** Largest client event `data`. */
+  maxEventBytes: number;
+  /** Connections per app on each node; more are closed with 4004. */
+  maxConnectionsPerApp: number;
+}
+
+function loadPusherConfig(env: EnvReader): PusherConfig {
+  return {
+    apps: parsePusherApps(env.optionalString('NOTIFY_PUSHER_APPS')),
+    activityTimeoutSeconds: env.int('NOTIFY_PUSHER_ACTIVITY_TIMEOUT_SECONDS', 120, 1, 3_600),
+    pongTimeoutSeconds: env.int('NOTIFY_PUSHER_PONG_TIMEOUT_SECONDS', 30, 1, 600),
+    clientEventsPerSecond: env.int('NOTIFY_PUSHER_CLIENT_EVENTS_PER_S', 10, 1, 10_000),
+    maxEventBytes: env.int('NOTIFY_PUSHER_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES, 256, 1024 * 1024),
+    maxConnectionsPerApp: env.int('NOTIFY_PUSHER_MAX_CONNECTIONS_PER_APP', 100_000, 1, 10_000_000),
+  };
 }
 
 export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConfig {
@@ -86,5 +114,6 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     dbPoolSize: env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     migrateOnStart: env.bool('NOTIFY_MIGRATE_ON_START', true),
     tls: loadTlsFiles(env),
+    pusher: loadPusherConfig(env),
   };
 }

@@ -85,3 +85,15 @@ export interface Bindings {
 export interface ReadBroadcast {
   publishRead(userId: string, version: number, change: ReadChange): Promise<void>;
 }
+
+/**
+ * What Pusher connections need of the broker beyond channel bindings: client events relayed to a
+ * channel's subscribers on every node (not stored), and the routing keys of signed-in users, on
+ * which `terminate_connections` arrives.
+ */
+export interface PusherBroker {
+  /** `body` is the frame as the other subscribers receive it; `senderSocketId` does not get it. */
+  publishClientEvent(channel: string, body: Uint8Array, senderSocketId: string): Promise<void>;
+  acquireUser(appId: string, userId: string): Promise<void>;
+  releaseUser(appId: string, userId: string): void;
+}

@@ -70,6 +70,14 @@ export class SocketWriter implements Wire {
     this.app.publish(group, frame, false);
   }
 
+  publishExcept(except: Session, group: string, frame: string | Uint8Array): void {
+    // uWS' publish from a socket reaches every subscriber but that socket, and only when that socket
+    // is itself subscribed (from any other it reaches nobody): otherwise nobody is to be skipped.
+    const ws = socketOf(except);
+    if (ws && !except.closed && ws.isSubscribed(group)) ws.publish(group, frame, false);
+    else this.app.publish(group, frame, false);
+  }
+
   /** Bytes waiting in every socket's send buffer, for the metrics scrape. */
   bufferedBytes(sessions: Iterable<Session>): number {
     let buffered = 0;

@@ -7,7 +7,7 @@ import type {
   WebSocket,
 } from 'uWebSockets.js';
 import type { JsonLogger } from '@notify/logging';
-import type { ProtocolAdapter } from '../core/protocol-adapter';
+import type { EndpointSessions, ProtocolAdapter } from '../core/protocol-adapter';
 import { newSession } from '../core/sessions/session';
 import type { SessionLifecycle } from '../core/sessions/session-lifecycle';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
@@ -41,6 +41,8 @@ export interface TransportOptions {
 export interface Endpoint {
   path: string;
   protocol: ProtocolAdapter;
+  /** Whose connections these are; the native user sessions (SessionLifecycle) unless given. */
+  sessions?: EndpointSessions;
 }
 
 /** The node's uWebSockets.js sockets: upgrade, lifecycle, listen and drain. */
@@ -48,6 +50,8 @@ export class UwsServer {
   private listenSocket: us_listen_socket | null = null;
   private drainingNow = false;
   private readonly sweep: NodeJS.Timeout;
+  /** The sessions of every endpoint served but the native one (drained with it). */
+  private readonly otherSessions: EndpointSessions[] = [];
 
   constructor(
     private readonly app: TemplatedApp,
@@ -73,7 +77,8 @@ export class UwsServer {
     return this.drainingNow;
   }
 
-  serve({ path, protocol }: Endpoint): void {
+  serve({ path, protocol, sessions = this.lifecycle }: Endpoint): void {
+    if (sessions !== this.lifecycle) this.otherSessions.push(sessions);
     this.app.ws<SocketData>(path, {
       maxPayloadLength: Math.max(UWS_MIN_PAYLOAD, this.options.maxPayloadBytes * UWS_PAYLOAD_HEADROOM),
       maxBackpressure: this.options.maxBackpressureBytes,
@@ -81,14 +86,14 @@ export class UwsServer {
       closeOnBackpressureLimit: 1,
       idleTimeout: this.options.idleTimeoutSeconds,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => this.upgrade(protocol, res, req, context),
-      open: (ws) => this.guard(() => this.open(ws)),
+      upgrade: (res, req, context) => this.upgrade(protocol, sessions, res, req, context),
+      open: (ws) => this.guard(() => this.open(sessions, ws)),
       message: (ws, message) =>
         this.guard(() => {
           const s = ws.getUserData().session;
-          if (this.lifecycle.admit(s, message.byteLength)) protocol.message(s, message);
+          if (sessions.admit(s, message.byteLength)) protocol.message(s, message);
         }),
-      close: (ws, code) => this.guard(() => this.lifecycle.closed(ws.getUserData().session, code)),
+      close: (ws, code) => this.guard(() => sessions.closed(ws.getUserData().session, code)),
     });
   }
 
@@ -104,12 +109,14 @@ export class UwsServer {
 
   private upgrade(
     protocol: ProtocolAdapter,
+    sessions: EndpointSessions,
     res: HttpResponse,
     req: HttpRequest,
     context: us_socket_context_t,
   ): void {
     // Everything needed from `req` is copied now: it is invalid after this function returns.
     const request = {
+      url: req.getUrl(),
       authorization: req.getHeader('authorization'),
       origin: req.getHeader('origin'),
       query: req.getQuery() ?? '',
@@ -128,22 +135,22 @@ export class UwsServer {
       this.metrics.rejectedUpgrades.inc({ reason: decision.reason });
       return writeJson(res, decision.status, { error: decision.reason });
     }
-    const refused = this.lifecycle.refuseConnection(decision.fields.userId);
+    const refused = sessions.refuseConnection(decision.fields);
     if (refused) {
       this.metrics.rejectedUpgrades.inc({ reason: 'connections per user' });
       return writeJson(res, '429 Too Many Requests', { error: refused });
     }
     const data: SocketData = {
-      session: newSession(decision.fields, protocol, this.options.maxFramesPerSecond),
+      session: newSession(decision.fields, decision.port, this.options.maxFramesPerSecond),
     };
     res.upgrade(data, key, wsProtocol, extensions, context);
   }
 
-  private open(ws: WebSocket<SocketData>): void {
+  private open(sessions: EndpointSessions, ws: WebSocket<SocketData>): void {
     const s = ws.getUserData().session;
     s.conn = ws;
     this.compaction.opening(Date.now());
-    this.lifecycle.opened(s);
+    sessions.opened(s);
   }
 
   private compactAfterBurst(): void {
@@ -166,6 +173,7 @@ export class UwsServer {
     this.drainingNow = true;
     clearInterval(this.sweep);
     this.lifecycle.drainAll(drainMs);
+    for (const sessions of this.otherSessions) sessions.drainAll(drainMs);
     if (this.listenSocket) this.uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
   }

@@ -5,6 +5,14 @@ import type { Session } from '../sessions/session';
 import { mayAccessChannel } from './channel-access';
 import { CHANNEL_PAGE, type ChannelFanout, type ChannelNode } from './channel-fanout';
 
+export interface JoinOptions {
+  /** Resume point: the messages after this offset are replayed first. */
+  since?: number;
+  /** Replay the newest message (instead of `since`). */
+  last?: boolean;
+  ref?: string;
+}
+
 /** A connection's channel subscriptions: authorization, limits, history replay, then live. */
 export class ChannelSubscriptions {
   constructor(
@@ -28,6 +36,17 @@ export class ChannelSubscriptions {
         ref,
       });
     }
+    return this.join(s, name, { since, ref });
+  }
+
+  /**
+   * Subscribes without the token's grants, for a protocol that authorized the channel itself (Pusher
+   * checks its own signatures). `last`: the channel's newest message is replayed first, when still
+   * in history (Pusher's cache channels); `SubscribedInfo.recovered` then says whether it was.
+   */
+  async join(s: Session, name: string, options: JoinOptions): Promise<void> {
+    const { ref, last = false } = options;
+    let since = options.since;
     if (s.subscriptions?.has(name))
       return s.protocol.refuse(s, { kind: 'bad_request', message: `already subscribed to "${name}"`, ref });
     if ((s.subscriptions?.size ?? 0) >= this.maxSubscriptions) {
@@ -42,6 +61,7 @@ export class ChannelSubscriptions {
     (s.subscriptions ??= new Map()).set(name, subscription);
     try {
       await node.ready;
+      if (last) since = Math.max(0, node.stream.position - 1);
       // Only a resume point needs the channel's trimmed offset; a live-only subscribe costs no query.
       const trimmedOffset = since === undefined ? 0 : (await this.channels.state(name)).trimmedOffset;
       if (s.closed || s.subscriptions?.get(name) !== subscription) return;

@@ -8,7 +8,7 @@ import type { SessionReads } from '../user-stream/session-reads';
 import type { UserDelivery } from '../user-stream/user-delivery';
 import type { ConnectionIds } from './connection-ids';
 import { rateClock, takeFrame } from './frame-rate';
-import type { Session } from './session';
+import type { Session, SessionFields } from './session';
 import type { SessionRegistry } from './session-registry';
 import type { UserConnections } from './user-connections';
 
@@ -40,7 +40,7 @@ export class SessionLifecycle {
    * Why a new connection of this user is refused at upgrade, or null when it may open: the fast check
    * on this node's own sockets. The cluster-wide count comes at start (see `start`).
    */
-  refuseConnection(userId: string): string | null {
+  refuseConnection({ userId }: Pick<SessionFields, 'userId'>): string | null {
     if (this.registry.countOf(userId) < this.limits.maxConnectionsPerUser) return null;
     return `at most ${this.limits.maxConnectionsPerUser} connections per user on this node`;
   }

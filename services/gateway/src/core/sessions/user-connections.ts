@@ -20,6 +20,8 @@ export interface UserConnectionsOptions {
   nodeTtlMs: number;
   /** Opens and closes are written together this often. */
   flushMs: number;
+  /** After a heartbeat found the node dead: whatever else the node wrote may be gone too. */
+  onRevived?: () => void;
 }
 
 /**
@@ -105,6 +107,7 @@ export class UserConnections {
     return this.serially(async () => {
       try {
         const { wasAlive } = await this.store.heartbeat(this.options.nodeId, this.options.nodeTtlMs);
+        if (!wasAlive) this.options.onRevived?.();
         if (!wasAlive || this.rewrite) await this.replaceAll();
       } catch (err) {
         this.log.warn('node heartbeat failed; will retry', { error: err });

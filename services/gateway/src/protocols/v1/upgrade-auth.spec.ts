@@ -22,7 +22,7 @@ describe('authorizeUpgrade', () => {
   it('accepts a bearer token and reads device, since and channel grants', async () => {
     const token = await sign({ channels: ['news', 'team.*'] });
     const d = await authorizeUpgrade(
-      { authorization: `Bearer ${token}`, origin: '', query: 'device=abc_1&since=7' },
+      { url: '/v1/ws', authorization: `Bearer ${token}`, origin: '', query: 'device=abc_1&since=7' },
       verifier,
       [],
     );
@@ -35,7 +35,7 @@ describe('authorizeUpgrade', () => {
 
   it('accepts ?token= for browsers', async () => {
     const d = await authorizeUpgrade(
-      { authorization: '', origin: '', query: `device=d&token=${await sign({})}` },
+      { url: '/v1/ws', authorization: '', origin: '', query: `device=d&token=${await sign({})}` },
       verifier,
       [],
     );
@@ -51,7 +51,7 @@ describe('authorizeUpgrade', () => {
     ['no token', 'device=d', '401 Unauthorized'],
   ] as const) {
     it(`refuses ${label} with ${status}`, async () => {
-      const d = await authorizeUpgrade({ authorization: '', origin: '', query }, verifier, []);
+      const d = await authorizeUpgrade({ url: '/v1/ws', authorization: '', origin: '', query }, verifier, []);
       assert.equal(d.ok, false);
       assert.equal(!d.ok && d.status, status);
     });
@@ -64,7 +64,7 @@ describe('authorizeUpgrade', () => {
       'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MSIsImV4cCI6OTk5OTk5OTk5OX0.',
     ]) {
       const d = await authorizeUpgrade(
-        { authorization: `Bearer ${token}`, origin: '', query: 'device=d' },
+        { url: '/v1/ws', authorization: `Bearer ${token}`, origin: '', query: 'device=d' },
         verifier,
         [],
       );
@@ -74,7 +74,7 @@ describe('authorizeUpgrade', () => {
 
   it('enforces the Origin allow-list when one is configured', async () => {
     const token = await sign({});
-    const req = { authorization: `Bearer ${token}`, query: 'device=d' };
+    const req = { url: '/v1/ws', authorization: `Bearer ${token}`, query: 'device=d' };
     assert.equal(
       (await authorizeUpgrade({ ...req, origin: 'https://evil.example' }, verifier, ['https://app.example']))
         .ok,
@@ -90,6 +90,7 @@ describe('authorizeUpgrade', () => {
   it('checks iss and aud when the verifier is configured with them', async () => {
     const strict = new JwtVerifier({ secret: SECRET, issuer: 'https://idp', audience: ['notify', 'x'] });
     const req = (token: string): UpgradeRequest => ({
+      url: '/v1/ws',
       authorization: `Bearer ${token}`,
       origin: '',
       query: 'device=d',
@@ -109,7 +110,7 @@ describe('authorizeUpgrade', () => {
     // Not started: no key set was loaded.
     const jwks = new JwtVerifier({ jwks: { url: 'http://127.0.0.1:9/jwks.json' } });
     const d = authorizeUpgrade(
-      { authorization: `Bearer ${await sign({})}`, origin: '', query: 'device=d' },
+      { url: '/v1/ws', authorization: `Bearer ${await sign({})}`, origin: '', query: 'device=d' },
       jwks,
       [],
     );

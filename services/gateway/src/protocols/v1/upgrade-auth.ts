@@ -1,10 +1,10 @@
 import { TokenRejectedError, type JwtVerifier, type VerifiedToken } from '@notify/auth';
 import { DEVICE_ID_PATTERN } from '@notify/protocol';
-import type {
-  UpgradeDecision,
-  UpgradeRejection as Rejection,
-  UpgradeRequest,
-} from '../../core/protocol-adapter';
+import type { UpgradeRejection as Rejection, UpgradeRequest } from '../../core/protocol-adapter';
+import type { SessionFields } from '../../core/sessions/session';
+
+/** An upgrade decided: the adapter adds itself as the connection's port. */
+export type V1UpgradeDecision = { ok: true; fields: SessionFields } | Rejection;
 
 /** What can be decided without the token: Origin allow-list, device id, resume point. */
 type RequestCheck =
@@ -13,7 +13,7 @@ type RequestCheck =
 const accepted = (
   token: VerifiedToken,
   check: { deviceId: string; since: number | null },
-): UpgradeDecision => ({
+): V1UpgradeDecision => ({
   ok: true,
   fields: {
     userId: token.userId,
@@ -63,7 +63,7 @@ export function authorizeUpgrade(
   req: UpgradeRequest,
   verifier: JwtVerifier,
   allowedOrigins: readonly string[],
-): UpgradeDecision {
+): V1UpgradeDecision {
   const check = checkRequest(req, allowedOrigins);
   if (!check.ok) return check;
   if (!verifier.ready) {

@@ -24,7 +24,7 @@ import type {
   SubscribedInfo,
 } from '../../core/ports';
 import type { ProtocolAdapter, UpgradeDecision, UpgradeRequest, Wire } from '../../core/protocol-adapter';
-import type { Session } from '../../core/sessions/session';
+import type { ClientPort, Session } from '../../core/sessions/session';
 import type { Acks } from '../../core/user-stream/acks';
 import { channelGroup, encodeStoredMessage } from './channel-output';
 import { decodeClientFrame } from './decode';
@@ -39,7 +39,7 @@ export interface V1Core {
 }
 
 /** Protocol v1 (docs/protocol.md): JSON text frames, one object each, with a `type`. */
-export class V1Protocol implements ProtocolAdapter {
+export class V1Protocol implements ProtocolAdapter, ClientPort {
   constructor(
     private readonly wire: Wire,
     private readonly core: V1Core,
@@ -48,7 +48,8 @@ export class V1Protocol implements ProtocolAdapter {
   ) {}
 
   authorize(req: UpgradeRequest): UpgradeDecision {
-    return authorizeUpgrade(req, this.verifier, this.allowedOrigins);
+    const decision = authorizeUpgrade(req, this.verifier, this.allowedOrigins);
+    return decision.ok ? { ok: true, fields: decision.fields, port: this } : decision;
   }
 
   message(s: Session, bytes: ArrayBuffer): void {
