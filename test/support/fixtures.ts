@@ -12,4 +12,6 @@ export const storedNotification = (userId: string, seq: number): StoredNotificat
   createdAt: new Date(0),
   expiresAt: null,
   readAt: null,
+  retractedAt: null,
+  silent: false,
 });

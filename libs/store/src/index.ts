@@ -13,3 +13,6 @@ export * from './channels.repository';
 export * from './batcher';
 export * from './user-connections.repository';
 export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
+export * from './preferences.repository';
+export * from './receipts.repository';
+export * from './notification-filters';

@@ -10,6 +10,8 @@ import {
   migrateToLatest,
   NotificationsRepository,
   pingDatabase,
+  PreferencesRepository,
+  ReceiptsRepository,
   UserConnectionsRepository,
 } from '@notify/store';
 import { BrokerBindings } from './broker/bindings';
@@ -19,12 +21,14 @@ import { loadGatewayConfig } from './config/gateway.config';
 import { ChannelFanout } from './core/channels/channel-fanout';
 import { ChannelSubscriptions } from './core/channels/channel-subscriptions';
 import { Inbox } from './core/inbox/inbox';
+import { UserPreferences } from './core/inbox/user-preferences';
 import { ConnectionIds } from './core/sessions/connection-ids';
 import { SessionLifecycle } from './core/sessions/session-lifecycle';
 import { SessionRegistry } from './core/sessions/session-registry';
 import { USER_CONNECTIONS_FLUSH_MS, UserConnections } from './core/sessions/user-connections';
 import { Acks } from './core/user-stream/acks';
 import { CursorWriter } from './core/user-stream/cursor-writer';
+import { ReceiptWriter } from './core/user-stream/receipt-writer';
 import { SessionReads } from './core/user-stream/session-reads';
 import { UserDelivery } from './core/user-stream/user-delivery';
 import { serveHttpRoutes } from './http/routes';
@@ -72,7 +76,7 @@ async function main(): Promise<void> {
     unbindLingerMs: config.unbindLingerMs,
     log,
   });
-  const bindings = new BrokerBindings(nodeQueue);
+  const bindings = new BrokerBindings(nodeQueue, config.nodeId);
 
   // Transport: the uWS app and the one send path.
   const app = createUwsApp(uws, config.tls);
@@ -93,11 +97,13 @@ async function main(): Promise<void> {
     nodeTtlMs: config.nodeTtlMs,
   });
   const cursorWriter = new CursorWriter(new CursorsRepository(db), config.ackFlushMs, log);
-  const delivery = new UserDelivery(reads, metrics, log);
+  const receiptWriter = new ReceiptWriter(new ReceiptsRepository(db), config.ackFlushMs, log);
+  const delivery = new UserDelivery(reads, receiptWriter, metrics, log);
   const channelsRepository = new ChannelsRepository(db);
   const fanout = new ChannelFanout([new V1ChannelOutput(writer)], channelsRepository, bindings, metrics, log);
   const channels = new ChannelSubscriptions(fanout, channelsRepository, config.maxSubscriptions, log);
   const inbox = new Inbox(new InboxRepository(db), bindings, registry, log);
+  const preferences = new UserPreferences(new PreferencesRepository(db), bindings, registry, log);
   const lifecycle = new SessionLifecycle(
     config.nodeId,
     config,
@@ -132,7 +138,7 @@ async function main(): Promise<void> {
   verifier.start();
   const v1 = new V1Protocol(
     writer,
-    { acks: new Acks(cursorWriter, metrics), channels, inbox },
+    { acks: new Acks(cursorWriter, receiptWriter, metrics), channels, inbox, preferences },
     verifier,
     config.allowedOrigins,
   );
@@ -164,7 +170,16 @@ async function main(): Promise<void> {
     amqp: redact(config.amqpUrl),
     queue: nodeQueue.queueName,
   });
-  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log);
+  const dispatch = new BrokerDispatch(
+    registry,
+    delivery,
+    fanout,
+    inbox,
+    preferences,
+    config.nodeId,
+    metrics,
+    log,
+  );
   await nodeQueue.start({
     onMessage: (message) => dispatch.message(message),
     onResync: () => lifecycle.resyncAll(),
@@ -184,6 +199,7 @@ async function main(): Promise<void> {
     server.drain(config.drainMs);
     verifier.stop();
     await cursorWriter.close();
+    await receiptWriter.close();
     await userConnections.stop().catch(() => undefined);
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();

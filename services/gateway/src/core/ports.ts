@@ -1,4 +1,4 @@
-import type { NotificationPayload } from '@notify/protocol';
+import type { NotificationPayload, Preferences } from '@notify/protocol';
 import type { StoredChannelMessage } from '@notify/store';
 
 /**
@@ -43,6 +43,15 @@ export interface ReadChange {
   asOfSeq: number;
 }
 
+/** Notifications the backend retracted, with the unread count after (read-state numbered). */
+export type RetractionChange = ReadChange;
+
+/** The user's preferences after a change, numbered: a client keeps the highest version. */
+export interface PreferencesChange {
+  preferences: Preferences;
+  version: number;
+}
+
 export interface SubscribedInfo {
   channel: string;
   offset: number;
@@ -84,4 +93,9 @@ export interface Bindings {
 /** Sends a read-state change to the user's sockets on the other nodes. */
 export interface ReadBroadcast {
   publishRead(userId: string, version: number, change: ReadChange): Promise<void>;
+}
+
+/** Sends a preferences change to the user's sockets on the other nodes (this node's are told at once). */
+export interface PreferencesBroadcast {
+  publishPreferences(userId: string, change: PreferencesChange): Promise<void>;
 }
