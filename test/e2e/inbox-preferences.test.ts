@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { localMinutes, type NotificationFrame, type Preferences } from '@notify/protocol';
-import { signToken, startCluster, TestClient, type TestCluster } from '@notify/testing';
+import type { NotificationFrame, Preferences } from '@notify/protocol';
+import { signToken, startCluster, TestClient, zoneWhereClock, type TestCluster } from '@notify/testing';
 
 async function connectAs(cluster: TestCluster, gateway: number, userId: string, device: string) {
   const client = await TestClient.connect(cluster.wsUrl(gateway, `device=${device}`), {
@@ -11,21 +11,13 @@ async function connectAs(cluster: TestCluster, gateway: number, userId: string, 
 }
 
 /**
- * A fixed-offset zone whose clock now reads inside (or outside) 22:00–07:00, at least 40 minutes from
- * either edge, so the test cannot straddle one: the clock is never set, the zone is picked.
+ * A zone whose clock now reads inside (or outside) 22:00–07:00, at least 40 minutes from either
+ * edge, so the test cannot straddle one.
  */
-function zoneWhere(inside: boolean): string {
-  const now = new Date();
-  for (let offset = -12; offset <= 14; offset++) {
-    // Etc/GMT+N is N hours *behind* UTC (POSIX sign).
-    const zone = offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
-    const m = localMinutes(now, zone);
-    const isInside = m >= 22 * 60 + 40 || m < 7 * 60 - 40;
-    const isOutside = m >= 7 * 60 + 40 && m < 22 * 60 - 40;
-    if (inside ? isInside : isOutside) return zone;
-  }
-  throw new Error('no zone found (cannot happen: 27 offsets cover every hour)');
-}
+const zoneWhere = (inside: boolean): string =>
+  zoneWhereClock(
+    inside ? (m) => m >= 22 * 60 + 40 || m < 7 * 60 - 40 : (m) => m >= 7 * 60 + 40 && m < 22 * 60 - 40,
+  );
 
 async function send(cluster: TestCluster, body: object): Promise<void> {
   const res = await cluster.post(body);
