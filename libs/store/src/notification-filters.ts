@@ -10,8 +10,8 @@ export const unexpired = (alias = ''): RawBuilder<unknown> =>
   sql.raw(`(${alias}expires_at IS NULL OR ${alias}expires_at > now())`);
 
 /**
- * Counted in `unread`: unread, not retracted, not silent. The same predicate as the partial index
- * notifications_unread (migration 0007), so a count is a scan of that index.
+ * Counted in `unread`: unread, not retracted, not silent. It implies the predicate of the partial
+ * index notifications_unread (migration 0007), so a count is a scan of that index.
  */
 export const countedUnread = (alias = ''): RawBuilder<unknown> =>
   sql.raw(`${alias}read_at IS NULL AND ${alias}retracted_at IS NULL AND NOT ${alias}silent`);

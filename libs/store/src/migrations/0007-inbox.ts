@@ -11,12 +11,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ALTER TABLE notifications
       ADD COLUMN retracted_at timestamptz,
       ADD COLUMN silent boolean NOT NULL DEFAULT false`.execute(db);
-  // Unread counts skip retracted and silent rows: the partial index says so, so counting stays an
-  // index scan of the user's unread rows.
+  // Unread counts and mark-read skip retracted rows: the partial index leaves them out, so both stay
+  // a scan of the user's unread rows. `silent` is not in it: mark-read must find silent rows, and a
+  // count reads the heap for the expiry anyway.
   await sql`DROP INDEX notifications_unread`.execute(db);
   await sql`
     CREATE INDEX notifications_unread ON notifications (user_id, seq)
-    WHERE read_at IS NULL AND retracted_at IS NULL AND NOT silent`.execute(db);
+    WHERE read_at IS NULL AND retracted_at IS NULL`.execute(db);
   await sql`
     ALTER TABLE user_streams
       ADD COLUMN preferences jsonb,

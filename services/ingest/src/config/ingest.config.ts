@@ -26,6 +26,8 @@ export class IngestConfig {
     readonly maxRecipients: number,
     /** Read notifications are deleted this many days after they were read; 0 keeps them. */
     readonly readRetentionDays: number,
+    /** Delivery receipts are deleted this many days after they were recorded. */
+    readonly receiptRetentionDays: number,
     /** Set: the port serves only HTTPS. */
     readonly tls?: TlsFiles,
   ) {}
@@ -60,6 +62,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     },
     env.int('NOTIFY_MAX_RECIPIENTS', MAX_RECIPIENTS, 1, MAX_RECIPIENTS),
     env.int('NOTIFY_READ_RETENTION_DAYS', 0, 0, 3650),
+    env.int('NOTIFY_RECEIPT_RETENTION_DAYS', 30, 1, 3650),
     loadTlsFiles(env),
   );
 }
