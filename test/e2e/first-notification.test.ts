@@ -323,7 +323,14 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     ) as unknown;
     assert.deepEqual(served, committed, 'docs/openapi.json is stale: run npm run openapi');
     const paths = Object.keys((served as { paths: Record<string, unknown> }).paths);
-    assert.deepEqual(paths.sort(), ['/v1/channels/{channel}/messages', '/v1/notifications']);
+    assert.deepEqual(paths.sort(), [
+      '/v1/channels/{channel}/messages',
+      '/v1/notifications',
+      '/v1/notifications/{id}',
+      '/v1/users/{userId}/notifications',
+      '/v1/users/{userId}/preferences',
+      '/v1/users/{userId}/read',
+    ]);
   });
 
   it('runs the native uWebSockets.js build', () => {
