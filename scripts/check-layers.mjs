@@ -65,14 +65,14 @@ const SERVICES = {
     },
   },
   // Ingest: metrics sits above infrastructure because the metrics module samples queue depth through
-  // the broker channel; the use cases (notifications, channels) publish through delivery.
+  // the broker channel; the use cases (notifications, channels, inbox) publish through delivery.
   'services/ingest/src': {
     layers: [
       ['config'],
       ['infrastructure'],
       ['metrics'],
       ['delivery'],
-      ['notifications', 'channels'],
+      ['notifications', 'channels', 'inbox'],
       ['http', 'amqp-transport', 'health', 'retention'],
       // The Pusher HTTP API: an adapter over the channels use case, like the /v1 controllers.
       ['pusher'],

@@ -1,5 +1,11 @@
 // notify demo page: plain TypeScript and DOM on top of @notify/client (loaded as its own small bundle).
-import { NotifyClient, type ChannelMessage, type StateChange, type UserNotification } from '@notify/client';
+import {
+  NotifyClient,
+  type ChannelMessage,
+  type PreferencesInfo,
+  type StateChange,
+  type UserNotification,
+} from '@notify/client';
 
 const PAGE_SIZE = 20;
 const TOAST_MS = 6000;
@@ -37,6 +43,13 @@ const ui = {
   ticker: $<HTMLOListElement>('ticker'),
   tickerNote: $('ticker-note'),
   tickerForm: $<HTMLFormElement>('ticker-form'),
+  prefsForm: $<HTMLFormElement>('prefs-form'),
+  prefsMuted: $<HTMLInputElement>('prefs-muted'),
+  prefsQuiet: $<HTMLInputElement>('prefs-quiet'),
+  prefsStart: $<HTMLInputElement>('prefs-start'),
+  prefsEnd: $<HTMLInputElement>('prefs-end'),
+  prefsZone: $<HTMLInputElement>('prefs-zone'),
+  prefsStatus: $('prefs-status'),
   facts: {
     node: $('fact-node'),
     state: $('fact-state'),
@@ -160,6 +173,7 @@ function renderItem(n: UserNotification): HTMLLIElement {
   const li = el('li');
   li.dataset.id = n.id;
   li.dataset.seq = String(n.seq);
+  if (n.silent) li.classList.add('silent');
   li.append(el('span', 'dot'));
   const main = el('div');
   main.append(el('p', 'title', n.title ?? n.topic));
@@ -167,7 +181,7 @@ function renderItem(n: UserNotification): HTMLLIElement {
   const when = el('time', undefined, ago(n.createdAt));
   when.dateTime = n.createdAt;
   when.title = new Date(n.createdAt).toLocaleString();
-  const metaLine = el('p', 'meta', `${n.topic} · `);
+  const metaLine = el('p', 'meta', `${n.topic}${n.silent ? ' · silent' : ''} · `);
   metaLine.append(when);
   main.append(metaLine);
   li.append(main);
@@ -270,6 +284,20 @@ client.on('read', (change) => {
   for (const id of change.ids) setRead(id);
 });
 
+// Retracted by the backend: gone from the feed and from any toast (the badge follows the count).
+client.on('retracted', (change) => {
+  for (const id of change.ids) {
+    const item = items.get(id);
+    if (item) {
+      if (item.li.contains(document.activeElement)) ui.inboxHeading.focus();
+      item.li.remove();
+      items.delete(id);
+    }
+    ui.toasts.querySelector(`[data-id="${CSS.escape(id)}"]`)?.remove();
+  }
+  updateFeedEnd();
+});
+
 client.on('ready', (info) => {
   ui.facts.node.textContent = info.node;
   if (nextBefore === undefined) void loadMore();
@@ -283,6 +311,7 @@ const bellIcon =
 function toast(n: UserNotification): void {
   const box = el('div', 'toast');
   box.dataset.seq = String(n.seq);
+  box.dataset.id = n.id;
   const icon = el('span', 'icon');
   icon.innerHTML = bellIcon; // a constant, never user data
   const text = el('div');
@@ -313,7 +342,8 @@ function toast(n: UserNotification): void {
 
 client.on('notification', (n) => {
   addToFeed([n]);
-  toast(n);
+  // Muted or in quiet hours: in the feed, but never a toast.
+  if (!n.silent) toast(n);
   ui.facts.seq.textContent = String(n.seq);
 });
 
@@ -345,6 +375,39 @@ client.subscribe(TICKER_CHANNEL, addTicker, {
       ui.tickerNote.classList.add('ticker-note-warn');
     }
   },
+});
+
+// ---- preferences -------------------------------------------------------------------------------
+
+ui.prefsZone.value = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+function showPreferences(p: PreferencesInfo): void {
+  ui.prefsMuted.value = p.mutedTopics.join(', ');
+  ui.prefsQuiet.checked = p.quietHours !== null;
+  if (p.quietHours) {
+    ui.prefsStart.value = p.quietHours.start;
+    ui.prefsEnd.value = p.quietHours.end;
+    ui.prefsZone.value = p.quietHours.timeZone;
+  }
+  ui.prefsStatus.classList.remove('error');
+  ui.prefsStatus.textContent = `Saved · version ${p.version}`;
+}
+
+// Every tab and device of the user hears every change (its own included): the form follows.
+client.on('preferences', showPreferences);
+
+ui.prefsForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const mutedTopics = ui.prefsMuted.value
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t.length > 0);
+  const quietHours = ui.prefsQuiet.checked
+    ? { start: ui.prefsStart.value, end: ui.prefsEnd.value, timeZone: ui.prefsZone.value.trim() }
+    : null;
+  ui.prefsStatus.classList.remove('error');
+  ui.prefsStatus.textContent = 'Saving…';
+  client.setPreferences({ mutedTopics: [...new Set(mutedTopics)], quietHours });
 });
 
 // ---- forms -------------------------------------------------------------------------------------
@@ -400,6 +463,11 @@ ui.tickerForm.addEventListener('submit', (event) => {
 
 client.on('error', (err) => {
   if (err.code === 'token' || err.code === 'closed') ui.connText.textContent = `Stopped: ${err.message}`;
+  // A refused preferences frame names the field that is wrong.
+  if (err.code === 'bad_request' && /mutedTopics|quietHours/.test(err.message)) {
+    ui.prefsStatus.classList.add('error');
+    ui.prefsStatus.textContent = `Not saved: ${err.message}`;
+  }
 });
 
 if (!wsUrl || wsUrl.startsWith('__')) {

@@ -12,6 +12,7 @@ import {
   TEST_JWT_SECRET,
   type TestCluster,
   type TestHaproxy,
+  zoneWhereClock,
 } from '@notify/testing';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -283,6 +284,77 @@ describe('demo page in Chromium: two devices of one user, behind HAProxy', () =>
     await shot(a, '04-page-a-after-failover');
   });
 
+  it('removes a retracted notification from the feed and the badge on both pages', async () => {
+    const listed = (await cluster.api('GET', `/v1/users/${user}/notifications?topic=sys.*`)).body as {
+      items: { id: string; title?: string }[];
+    };
+    const victim = listed.items.find((n) => n.title === 'Missed while away: 2');
+    assert.ok(victim, JSON.stringify(listed));
+    assert.equal((await cluster.api('DELETE', `/v1/notifications/${victim.id}`)).status, 200);
+    for (const page of [a, b]) {
+      await waitBadge(page, '2');
+      await page
+        .locator('#feed li .title', { hasText: 'Missed while away: 2' })
+        .waitFor({ state: 'detached', timeout: UI_TIMEOUT });
+      assert.equal(await toast(page, 'Missed while away: 2').count(), 0, 'its toast is gone too');
+      assert.equal(await page.locator('#feed li .title', { hasText: 'Missed while away: 3' }).count(), 1);
+    }
+  });
+
+  it('syncs preferences across pages; muted and quiet-hours notifications stay silent, critical ones toast', async () => {
+    await a.fill('#prefs-muted', 'sys.*, digest.weekly');
+    await a.click('#prefs-form button[type="submit"]');
+    for (const page of [a, b]) {
+      await page.locator('#prefs-status', { hasText: 'Saved · version 1' }).waitFor({ timeout: UI_TIMEOUT });
+      assert.equal(await page.inputValue('#prefs-muted'), 'sys.*, digest.weekly');
+    }
+    assert.equal(
+      (await cluster.post({ userId: user, topic: 'sys.alert', title: 'Muted alert' })).status,
+      202,
+    );
+    for (const page of [a, b]) {
+      await page
+        .locator('#feed li.silent .title', { hasText: 'Muted alert' })
+        .waitFor({ timeout: UI_TIMEOUT });
+      assert.equal(await toast(page, 'Muted alert').count(), 0, 'a silent notification never toasts');
+      await waitBadge(page, '2');
+    }
+
+    // Quiet hours from page B, in a zone where it is night now (the zone is picked, the clock is not set).
+    await b.check('#prefs-quiet');
+    await b.fill('#prefs-start', '22:00');
+    await b.fill('#prefs-end', '07:00');
+    await b.fill('#prefs-zone', zoneAtNight());
+    await b.click('#prefs-form button[type="submit"]');
+    for (const page of [a, b]) {
+      await page.locator('#prefs-status', { hasText: 'Saved · version 2' }).waitFor({ timeout: UI_TIMEOUT });
+      assert.equal(await page.isChecked('#prefs-quiet'), true);
+    }
+    await cluster.post({ userId: user, topic: 'order.shipped', title: 'Shipped at night' });
+    await cluster.post({
+      userId: user,
+      topic: 'order.shipped',
+      title: 'Urgent at night',
+      priority: 'critical',
+    });
+    for (const page of [a, b]) {
+      await toast(page, 'Urgent at night').waitFor({ timeout: UI_TIMEOUT });
+      await page
+        .locator('#feed li.silent .title', { hasText: 'Shipped at night' })
+        .waitFor({ timeout: UI_TIMEOUT });
+      assert.equal(await toast(page, 'Shipped at night').count(), 0);
+      await waitBadge(page, '3');
+    }
+    await shot(a, '05-page-a-preferences');
+
+    // Invalid preferences are refused with the field named, and change nothing.
+    await a.fill('#prefs-zone', 'Mars/Olympus_Mons');
+    await a.click('#prefs-form button[type="submit"]');
+    await a.locator('#prefs-status', { hasText: 'quietHours.timeZone' }).waitFor({ timeout: UI_TIMEOUT });
+    const stored = await cluster.api('GET', `/v1/users/${user}/preferences`);
+    assert.equal((stored.body as { version: number }).version, 2);
+  });
+
   it('is usable with the keyboard and labelled for assistive technology', async () => {
     assert.equal(await a.locator('#toasts').getAttribute('aria-live'), 'polite');
     const unlabelled = await a.evaluate(() =>
@@ -327,10 +399,13 @@ describe('demo page in Chromium: two devices of one user, behind HAProxy', () =>
     await a.evaluate(() => window.scrollTo(0, 0));
     const overflow = await a.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(overflow <= 390, `page is ${overflow} px wide`);
-    await shot(a, '05-page-a-phone');
+    await shot(a, '06-page-a-phone');
     assert.deepEqual(pageErrors, []);
   });
 });
+
+/** A zone where the clock reads between 22:40 and 06:20 now: inside 22:00–07:00. */
+const zoneAtNight = (): string => zoneWhereClock((m) => m >= 22 * 60 + 40 || m < 6 * 60 + 20);
 
 async function waitHttp(url: string, output: () => string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -43,7 +43,25 @@ const NOTIFICATION: Shape = {
   data: opt((v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
   createdAt: req(iso),
   readAt: req((v) => v === null || iso(v)),
+  silent: opt((v) => v === true),
 };
+
+/** A retracted seq in a replay: nothing but the seq and the id. */
+const RETRACTED_NOTIFICATION: Shape = {
+  seq: req((v) => count(v) && (v as number) >= 1),
+  id: req(uuid),
+  retracted: req((v) => v === true),
+};
+
+const HH_MM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+const quietHours: Check = (v) =>
+  v === null ||
+  (typeof v === 'object' &&
+    !Array.isArray(v) &&
+    Object.keys(v).sort().join() === 'end,start,timeZone' &&
+    HH_MM.test(String((v as Record<string, unknown>).start)) &&
+    HH_MM.test(String((v as Record<string, unknown>).end)) &&
+    str((v as Record<string, unknown>).timeZone));
 
 const SHAPES: Record<string, Shape> = {
   ready: {
@@ -79,6 +97,17 @@ const SHAPES: Record<string, Shape> = {
     message: req(str),
     ref: opt(ref),
   },
+  retracted: {
+    ids: req((v) => Array.isArray(v) && v.every(uuid)),
+    unread: opt(count),
+    asOfSeq: opt(count),
+  },
+  preferences: {
+    mutedTopics: req((v) => Array.isArray(v) && v.every(str)),
+    quietHours: req(quietHours),
+    version: req((v) => count(v) && (v as number) >= 1),
+    ref: opt(ref),
+  },
   reconnect: { afterMs: req(count) },
   pong: { ref: opt(ref) },
 };
@@ -100,5 +129,7 @@ export function undocumentedReply(frame: unknown): string | null {
   const type = (frame as { type?: unknown } | null)?.type;
   const shape = typeof type === 'string' && Object.hasOwn(SHAPES, type) ? SHAPES[type] : undefined;
   if (!shape) return `unknown type ${JSON.stringify(type)}`;
+  if (type === 'notification' && (frame as { retracted?: unknown }).retracted !== undefined)
+    return problemWith(frame, RETRACTED_NOTIFICATION);
   return problemWith(frame, shape);
 }

@@ -162,6 +162,20 @@ const FIELDS: Record<string, [string, fc.Arbitrary<unknown>][]> = {
   ],
   unsubscribe: [['channel', hostileChannel]],
   ping: [],
+  preferences: [
+    ['mutedTopics', fc.array(fc.constantFrom('marketing.*', 'a.b', 'x', 'a.**', ''), { maxLength: 3 })],
+    [
+      'quietHours',
+      fc.option(
+        fc.record({
+          start: fc.constantFrom('22:00', '07:00', '24:00'),
+          end: fc.constantFrom('07:00', '23:59', '7:00'),
+          timeZone: fc.constantFrom('UTC', 'Europe/Berlin', 'Nowhere/Land'),
+        }),
+        { nil: null },
+      ),
+    ],
+  ],
 };
 export const CLIENT_FRAME_TYPES = Object.keys(FIELDS);
 

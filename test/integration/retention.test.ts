@@ -5,6 +5,7 @@ import {
   InboxRepository,
   migrateToLatest,
   NotificationsRepository,
+  ReceiptsRepository,
   runRetention,
   type Db,
 } from '@notify/store';
@@ -55,5 +56,23 @@ describe('retention of read notifications (real PostgreSQL)', () => {
       `SELECT indexdef FROM pg_indexes WHERE indexname = 'notifications_read_at'`,
     );
     assert.match(index[0]?.indexdef ?? '', /\(read_at\) WHERE \(read_at IS NOT NULL\)/);
+  });
+
+  it('deletes delivery receipts past their age and keeps the recent ones', async () => {
+    const receipts = new ReceiptsRepository(db);
+    const range = { from: 1, to: 3, at: new Date() };
+    await receipts.record([
+      { userId: 'r', deviceId: 'old', delivered: range, acked: null },
+      { userId: 'r', deviceId: 'new', delivered: range, acked: range },
+    ]);
+    await testDb.query(
+      `UPDATE delivery_receipts SET recorded_at = now() - interval '8 days' WHERE device_id = 'old'`,
+    );
+    const result = await runRetention(db, { channelWindow: WINDOW, readNotificationDays: 0, receiptDays: 7 });
+    assert.equal(result.receipts, 1);
+    assert.deepEqual(
+      (await receipts.of('r', 2)).map((d) => d.deviceId),
+      ['new'],
+    );
   });
 });

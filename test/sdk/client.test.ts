@@ -194,6 +194,66 @@ describe('SDK (@notify/client) against a real gateway', () => {
     assert.equal(c.client.unread, 0);
   });
 
+  it('drops retracted notifications (live and in a replay, acked, never emitted), keeps silent ones out of the badge, and syncs preferences', async () => {
+    const a = client('fay');
+    const retracted: { ids: string[]; unread: number }[] = [];
+    const prefs: { version: number; mutedTopics: string[] }[] = [];
+    a.client.on('retracted', (r) => void retracted.push(r));
+    a.client.on('preferences', (p) => void prefs.push(p));
+    await a.client.connect();
+    const ids = await postMany(cluster, 'fay', 2);
+    await a.waitForSeqs(2);
+    assert.equal(a.client.unread, 2);
+
+    // Live: the badge drops, the app is told which to remove.
+    assert.equal((await cluster.api('DELETE', `/v1/notifications/${ids[0]}`)).status, 200);
+    await waitUntil(
+      () => retracted.length === 1,
+      () => JSON.stringify(retracted),
+    );
+    assert.deepEqual(retracted[0], { ids: [ids[0]], unread: 1 });
+    assert.equal(a.client.unread, 1);
+
+    // Preferences from this device: every device hears them (this one too), the newest version kept.
+    const b = client('fay', { storage: new MemoryStorage() });
+    const bPrefs: { version: number }[] = [];
+    b.client.on('preferences', (p) => void bPrefs.push(p));
+    await b.client.connect();
+    a.client.setPreferences({ mutedTopics: ['sdk.*'], quietHours: null });
+    await waitUntil(
+      () => prefs.length === 1 && bPrefs.length === 1,
+      () => `${JSON.stringify(prefs)} / ${JSON.stringify(bPrefs)}`,
+    );
+    assert.deepEqual(a.client.preferences, { mutedTopics: ['sdk.*'], quietHours: null, version: 1 });
+    assert.deepEqual(b.client.preferences, a.client.preferences);
+
+    // Muted topic: delivered with silent, not counted.
+    const [silentId] = await postMany(cluster, 'fay', 1);
+    await a.waitForSeqs(3);
+    assert.equal(a.notifications.at(-1)?.id, silentId);
+    assert.equal(a.notifications.at(-1)?.silent, true);
+    assert.equal(a.client.unread, 1);
+
+    // Offline, then a retraction of a notification it never got: the replay carries the bare seq,
+    // which is acked and emitted as `retracted`, never as a notification.
+    a.client.close();
+    const [gone, kept] = await postMany(cluster, 'fay', 2);
+    assert.equal((await cluster.api('DELETE', `/v1/notifications/${gone}`)).status, 200);
+    await a.client.connect();
+    await a.waitForSeqs(4);
+    assert.deepEqual(a.seqs(), [1, 2, 3, 5]);
+    assert.equal(a.notifications.at(-1)?.id, kept);
+    await waitUntil(
+      () => retracted.some((r) => r.ids.includes(gone)),
+      () => JSON.stringify(retracted),
+    );
+    await waitUntil(
+      () => a.acks().at(-1) === 5,
+      () => JSON.stringify(a.acks()),
+    );
+    assert.equal(a.client.unread, 1, 'ids[1] is the only unread one left (sdk.* is muted)');
+  });
+
   it('pages history: one page, every page with for await (following nextBefore), unread only', async () => {
     await postMany(cluster, 'eve', 25);
     const c = client('eve');

@@ -23,6 +23,8 @@ export interface TestCluster {
   post(body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
   /** POST /v1/channels/{channel}/messages with the test API key. */
   publish(channel: string, body: unknown): Promise<{ status: number; body: unknown }>;
+  /** Any ingest endpoint with the test API key (`path` from `/v1/…`); a JSON body when given. */
+  api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   startIngest(): Promise<ServiceProcess>;
   startGateway(index: number, extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   amqp(): Promise<{ connection: ChannelModel; channel: ConfirmChannel }>;
@@ -78,6 +80,18 @@ export async function startCluster(
     post: (body, headers = {}) => postJson(`${cluster.ingestUrl}/v1/notifications`, body, headers, tls?.ca),
     publish: (channel, body) =>
       postJson(`${cluster.ingestUrl}/v1/channels/${channel}/messages`, body, {}, tls?.ca),
+    async api(method, path, body) {
+      const res = await request(`${cluster.ingestUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${TEST_API_KEY}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        ca: tls?.ca,
+      });
+      return { status: res.status, body: res.text ? (JSON.parse(res.text) as unknown) : null };
+    },
     async startIngest() {
       cluster.ingest = spawnService(
         'ingest',

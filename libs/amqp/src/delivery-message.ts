@@ -7,6 +7,10 @@ export enum DeliveryKind {
   Notification = 'notification',
   Read = 'read',
   ChannelMessage = 'message',
+  /** Body `{type: "retracted", ids, unread, asOfSeq}`, numbered with the read state (`x-read-version`). */
+  Retracted = 'retracted',
+  /** Body: the `preferences` frame (with its `version`). */
+  Preferences = 'preferences',
 }
 
 export const DeliveryHeader = {
@@ -16,6 +20,8 @@ export const DeliveryHeader = {
   offset: 'x-offset',
   /** On `read` messages: the user's read-state version; gateways drop older ones. */
   readVersion: 'x-read-version',
+  /** The gateway node that published a change and already told its own sockets (they skip it). */
+  originNode: 'x-origin-node',
   /** ms since epoch when ingest accepted the event: end-to-end latency is measured from it. */
   acceptedAt: 'x-accepted-at',
   /** ms since epoch when the event was committed in PostgreSQL. */

@@ -1,4 +1,4 @@
-import { isValidChannelName } from '@notify/protocol';
+import { isValidChannelName, isValidTimeZone, isValidTopicPattern } from '@notify/protocol';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 
 /** Bounds a JSON value by its serialised UTF-8 size, which is what travels and is stored. */
@@ -81,6 +81,57 @@ export function HasNoNulCharacter(options?: ValidationOptions): PropertyDecorato
             return false;
           }
         },
+      },
+    });
+  };
+}
+
+/** Fails when equal to the property `other` (quiet hours that start and end at once). */
+export function DiffersFrom(other: string, options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'differsFrom',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      constraints: [other],
+      options: { message: `$property must differ from ${other}`, ...options },
+      validator: {
+        validate: (value: unknown, args): boolean =>
+          value !== (args?.object as Record<string, unknown>)[other],
+      },
+    });
+  };
+}
+
+/** An IANA time zone the runtime's Intl knows (the one quiet hours are evaluated with). */
+export function IsTimeZone(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'isTimeZone',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: '$property must be an IANA time zone, e.g. Europe/Berlin', ...options },
+      validator: {
+        validate: (value: unknown): boolean => typeof value === 'string' && isValidTimeZone(value),
+      },
+    });
+  };
+}
+
+/** A topic, or `prefix.*` for every topic below a prefix (muted topics, list filters). */
+export function IsTopicPattern(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) => {
+    registerDecorator({
+      name: 'isTopicPattern',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: {
+        message:
+          '$property must be a topic (dot-separated words) or a prefix ending in .* (e.g. marketing.*)',
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown): boolean => typeof value === 'string' && isValidTopicPattern(value),
       },
     });
   };

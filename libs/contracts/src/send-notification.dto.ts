@@ -5,6 +5,7 @@ import {
   ArrayUnique,
   IsArray,
   IsDefined,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -16,7 +17,13 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { TOPIC_MAX_LENGTH, TOPIC_PATTERN, USER_ID_PATTERN } from '@notify/protocol';
+import {
+  PRIORITIES,
+  TOPIC_MAX_LENGTH,
+  TOPIC_PATTERN,
+  USER_ID_PATTERN,
+  type Priority,
+} from '@notify/protocol';
 import { HasNoNulCharacter, IsAbsentWith, MaxJsonBytes } from './custom-validators';
 import type { FieldError } from './validation';
 
@@ -112,6 +119,16 @@ export class SendNotificationDto {
   @Min(1)
   @Max(MAX_TTL_SECONDS)
   ttlSeconds?: number;
+
+  /** `critical` bypasses the user's muted topics and quiet hours. */
+  @ApiPropertyOptional({
+    enum: PRIORITIES,
+    default: 'normal',
+    description: "`critical` is never silenced by the user's muted topics or quiet hours.",
+  })
+  @IsOptional()
+  @IsIn(PRIORITIES, { message: 'priority must be "normal" or "critical"' })
+  priority?: Priority;
 }
 
 export function recipientsOf(dto: SendNotificationDto): string[] {

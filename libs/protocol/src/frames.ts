@@ -1,5 +1,7 @@
 /** Wire protocol v1: every frame is one JSON text object with a `type`. */
 
+import type { Preferences } from './preferences';
+
 export type ErrorCode = 'bad_request' | 'forbidden' | 'not_found' | 'rate_limited' | 'internal';
 
 export interface NotificationPayload {
@@ -11,7 +13,25 @@ export interface NotificationPayload {
   data?: Record<string, unknown>;
   createdAt: string;
   readAt: string | null;
+  /** Muted or in quiet hours when it was stored: deliver, but no toast; not counted as unread. */
+  silent?: true;
 }
+
+/**
+ * A retracted notification in a replay or resume: it keeps its seq, so the stream stays gapless, but
+ * carries nothing else.
+ */
+export interface RetractedNotificationPayload {
+  seq: number;
+  id: string;
+  retracted: true;
+}
+
+/** What a replayed seq carries: the notification, or only that it was retracted. */
+export type StreamPayload = NotificationPayload | RetractedNotificationPayload;
+
+export const isRetractedPayload = (p: StreamPayload): p is RetractedNotificationPayload =>
+  'retracted' in p && p.retracted === true;
 
 export interface ReadyFrame {
   type: 'ready';
@@ -26,6 +46,25 @@ export interface ReadyFrame {
 }
 export interface NotificationFrame extends NotificationPayload {
   type: 'notification';
+}
+export interface RetractedNotificationFrame extends RetractedNotificationPayload {
+  type: 'notification';
+}
+/** Notifications retracted by the backend: gone from the feed and from the unread count. */
+export interface RetractedFrame {
+  type: 'retracted';
+  ids: string[];
+  /** Unread count after the retraction (absent when a newer read change was already sent). */
+  unread?: number;
+  /** The user's newest seq when `unread` was counted. */
+  asOfSeq?: number;
+}
+/** The user's preferences, after every change (from any device or the backend) and after `ready`. */
+export interface PreferencesFrame extends Preferences {
+  type: 'preferences';
+  /** Bumped by every change: keep the highest (a device may hear one version twice). */
+  version: number;
+  ref?: string;
 }
 export interface SubscribedFrame {
   type: 'subscribed';
@@ -84,6 +123,8 @@ export interface PongFrame {
 export type ServerFrame =
   | ReadyFrame
   | NotificationFrame
+  | RetractedFrame
+  | PreferencesFrame
   | SubscribedFrame
   | UnsubscribedFrame
   | MessageFrame
@@ -129,9 +170,20 @@ export interface PingFrame {
   type: 'ping';
   ref?: string;
 }
+/** Replaces the user's preferences; every device of the user gets the `preferences` frame. */
+export interface SetPreferencesFrame extends Preferences {
+  type: 'preferences';
+  ref?: string;
+}
 
 export type ClientFrame =
-  AckFrame | SubscribeFrame | UnsubscribeFrame | MarkReadFrame | HistoryRequestFrame | PingFrame;
+  | AckFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | MarkReadFrame
+  | HistoryRequestFrame
+  | PingFrame
+  | SetPreferencesFrame;
 
 export type ServerFrameType = ServerFrame['type'];
 export type ClientFrameType = ClientFrame['type'];
@@ -140,7 +192,7 @@ export type ClientFrameType = ClientFrame['type'];
 export type ServerFrameMap = { [F in ServerFrame as F['type']]: F };
 
 /** The `notification` frame's JSON, as gateways send it and ingest publishes it. */
-export function encodeNotificationFrame(payload: NotificationPayload): string {
+export function encodeNotificationFrame(payload: StreamPayload): string {
   return JSON.stringify({ type: 'notification', ...payload });
 }
 
@@ -162,4 +214,32 @@ export function encodeMessageFrame(m: ChannelMessagePayload): string {
     data: m.data,
     createdAt: m.createdAt,
   });
+}
+
+/** The `preferences` frame's JSON, as gateways send it and ingest publishes it. */
+export function encodePreferencesFrame(preferences: Preferences, version: number, ref?: string): string {
+  const frame: PreferencesFrame = {
+    type: 'preferences',
+    mutedTopics: preferences.mutedTopics,
+    quietHours: preferences.quietHours,
+    version,
+  };
+  if (ref !== undefined) frame.ref = ref;
+  return JSON.stringify(frame);
+}
+
+/** The `retracted` frame's JSON; the count only when given. */
+export function encodeRetractedFrame(ids: string[], count?: { unread: number; asOfSeq: number }): string {
+  const frame: RetractedFrame = { type: 'retracted', ids };
+  if (count) {
+    frame.unread = count.unread;
+    frame.asOfSeq = count.asOfSeq;
+  }
+  return JSON.stringify(frame);
+}
+
+/** The `read` broadcast's JSON, as gateways and ingest publish it on notify.delivery (no `ref`). */
+export function encodeReadFrame(change: { ids: string[]; unread: number; asOfSeq: number }): string {
+  const frame: ReadFrame = { type: 'read', ids: change.ids, unread: change.unread, asOfSeq: change.asOfSeq };
+  return JSON.stringify(frame);
 }

@@ -1,3 +1,4 @@
 export * from './close-codes';
 export * from './frames';
 export * from './validation';
+export * from './preferences';

@@ -1,4 +1,14 @@
-import { CloseCode, type NotificationFrame, type ReadyFrame, type ServerFrame } from '@notify/protocol';
+import {
+  CloseCode,
+  isRetractedPayload,
+  type NotificationFrame,
+  type Preferences,
+  type PreferencesFrame,
+  type ReadyFrame,
+  type RetractedFrame,
+  type RetractedNotificationFrame,
+  type ServerFrame,
+} from '@notify/protocol';
 import { Connection } from './connection.js';
 import { Cursor } from './cursor.js';
 import { Emitter } from './emitter.js';
@@ -16,6 +26,7 @@ import {
   type HistoryPage,
   type NotifyClientOptions,
   type NotifyEvents,
+  type PreferencesInfo,
   type ReadyInfo,
   type UserNotification,
 } from './types.js';
@@ -23,6 +34,8 @@ import { Unread } from './unread.js';
 
 /** ids per `read` frame: 200 UUIDs keep a frame near 8 KB, well under the gateway's default 16 KiB. */
 const READ_IDS_PER_FRAME = 200;
+/** Retracted ids remembered, so a copy with content that arrives after its retraction is dropped. */
+const RETRACTED_MAX = 1000;
 
 /**
  * notify's WebSocket client (protocol v1), for browsers and Node.
@@ -45,6 +58,8 @@ export class NotifyClient extends Emitter<NotifyEvents> {
   private readonly requests: Requests;
   private readonly subscriptions: Subscriptions;
   private readonly onPageHide = (): void => this.cursor.flushAck();
+  private preferencesValue: PreferencesInfo | null = null;
+  private readonly retractedIds = new Set<string>();
 
   constructor(options: NotifyClientOptions) {
     super();
@@ -100,6 +115,24 @@ export class NotifyClient extends Emitter<NotifyEvents> {
   /** Unread notifications, kept current from `ready`, new notifications and `read` frames. */
   get unread(): number {
     return this.unreadState.count;
+  }
+
+  /** The user's preferences as last heard from the server, or null before any were (or when never set). */
+  get preferences(): PreferencesInfo | null {
+    return this.preferencesValue;
+  }
+
+  /**
+   * Replaces the user's preferences (muted topics, quiet hours). Every connected device of the user,
+   * this one included, then gets a `preferences` event. Queued while disconnected; invalid ones are
+   * refused with an `error` event naming the field.
+   */
+  setPreferences(preferences: Preferences): void {
+    this.requests.queue({
+      type: 'preferences',
+      mutedTopics: [...preferences.mutedTopics],
+      quietHours: preferences.quietHours,
+    });
   }
 
   /** Highest seq delivered to the app (the resume point), or null before the first. */
@@ -229,6 +262,10 @@ export class NotifyClient extends Emitter<NotifyEvents> {
         return this.onNotification(frame);
       case 'read':
         return this.unreadState.onRead(frame);
+      case 'retracted':
+        return this.onRetracted(frame);
+      case 'preferences':
+        return this.onPreferences(frame);
       case 'subscribed':
         this.requests.settle(frame.ref);
         return this.subscriptions.onSubscribed(frame);
@@ -265,13 +302,43 @@ export class NotifyClient extends Emitter<NotifyEvents> {
     this.connection.watch();
   }
 
-  private onNotification(frame: NotificationFrame): void {
+  private onNotification(frame: NotificationFrame | RetractedNotificationFrame): void {
     if (!this.connection.ready) return;
     if (!this.cursor.accept(frame.seq)) return; // redelivered: already handled
+    if (isRetractedPayload(frame)) {
+      // A retracted seq in a replay: nothing to show, but it counts as delivered (and is acked).
+      this.forgetRetracted([frame.id]);
+      this.emitSafe('retracted', [{ ids: [frame.id], unread: this.unreadState.count }]);
+      return this.cursor.afterHandlers(frame.seq, []);
+    }
+    if (this.retractedIds.has(frame.id)) return this.cursor.afterHandlers(frame.seq, []);
     this.unreadState.seen(frame);
     const { type: _type, ...notification } = frame;
     const results = this.emitSafe('notification', [notification as UserNotification]);
     this.cursor.afterHandlers(frame.seq, results);
+  }
+
+  private onRetracted(frame: RetractedFrame): void {
+    const ids = this.unreadState.onRetracted(frame);
+    this.forgetRetracted(ids);
+    this.emitSafe('retracted', [{ ids, unread: this.unreadState.count }]);
+  }
+
+  private forgetRetracted(ids: readonly string[]): void {
+    for (const id of ids) this.retractedIds.add(id);
+    for (const id of this.retractedIds) {
+      if (this.retractedIds.size <= RETRACTED_MAX) break;
+      this.retractedIds.delete(id);
+    }
+  }
+
+  private onPreferences(frame: PreferencesFrame): void {
+    this.requests.settle(frame.ref);
+    // Versions only grow; a device may hear the same one twice (its own change and the broadcast).
+    if (this.preferencesValue && frame.version <= this.preferencesValue.version) return;
+    const { type: _type, ref: _ref, ...info } = frame;
+    this.preferencesValue = info;
+    this.emitSafe('preferences', [info]);
   }
 
   private onError(code: NotifyError['code'], message: string, ref: string | undefined): void {

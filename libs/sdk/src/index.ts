@@ -10,7 +10,9 @@ export type {
   NotifyClientOptions,
   NotifyErrorCode,
   NotifyEvents,
+  PreferencesInfo,
   ReadChange,
+  RetractionChange,
   ReadyInfo,
   StateChange,
   SubscriptionStatus,
@@ -20,3 +22,4 @@ export { MemoryStorage, type KeyValueStorage } from './storage.js';
 export { backoffDelay, MIN_RETRY_MS, type BackoffOptions } from './backoff.js';
 export type { WebSocketConstructor, WebSocketLike } from './host.js';
 export { CloseCode, closeCodeAllowsReconnect } from '@notify/protocol';
+export type { Preferences, QuietHours } from '@notify/protocol';

@@ -1,4 +1,4 @@
-import type { ErrorCode, NotificationPayload, ReadyFrame } from '@notify/protocol';
+import type { ErrorCode, NotificationPayload, Preferences, ReadyFrame } from '@notify/protocol';
 import type { BackoffOptions } from './backoff.js';
 import type { WebSocketConstructor } from './host.js';
 import type { KeyValueStorage } from './storage.js';
@@ -46,6 +46,18 @@ export interface ReadChange {
   ids: string[];
   /** The unread count after it, including unread notifications newer than the server's count. */
   unread: number;
+}
+
+export interface RetractionChange {
+  /** Notifications the backend retracted: remove them from the feed. */
+  ids: string[];
+  /** The unread count after it. */
+  unread: number;
+}
+
+/** The user's preferences as the server holds them; `version` 0 means never set. */
+export interface PreferencesInfo extends Preferences {
+  version: number;
 }
 
 export interface SubscriptionStatus {
@@ -109,6 +121,13 @@ export interface NotifyEvents {
   message: (message: ChannelMessage) => void;
   /** Read state changed on some device of the user. */
   read: (change: ReadChange) => void;
+  /**
+   * The backend retracted notifications (live, or a retracted seq in a replay): remove them from the
+   * feed. A retracted notification is never emitted as `notification`.
+   */
+  retracted: (change: RetractionChange) => void;
+  /** The user's preferences, after `ready` (when ever set) and after every change on any device. */
+  preferences: (preferences: PreferencesInfo) => void;
   /** The unread count changed. */
   unread: (count: number) => void;
   state: (change: StateChange) => void;

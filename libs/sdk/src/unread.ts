@@ -1,4 +1,4 @@
-import type { NotificationFrame, ReadFrame } from '@notify/protocol';
+import type { NotificationFrame, ReadFrame, RetractedFrame } from '@notify/protocol';
 import type { Link } from './link.js';
 
 /** Unread notifications tracked by seq between two read frames; older ones fold into the count. */
@@ -39,7 +39,8 @@ export class Unread {
 
   /** A notification was delivered to the app. */
   seen(frame: NotificationFrame): void {
-    if (frame.readAt !== null || frame.seq <= this.asOfValue) return;
+    // Silent notifications (muted, quiet hours) are not counted by the server either.
+    if (frame.readAt !== null || frame.silent || frame.seq <= this.asOfValue) return;
     this.fresh.set(frame.seq, frame.id);
     if (this.fresh.size > FRESH_MAX) {
       // Exact still: the next read frame's count covers it (its asOfSeq is above this seq).
@@ -50,10 +51,20 @@ export class Unread {
   }
 
   onRead(frame: ReadFrame): void {
-    const ids = Array.isArray(frame.ids) ? frame.ids : [];
+    const ids = this.apply(frame);
+    this.link.emit('read', [{ ids, unread: this.value }]);
+  }
+
+  /** Retracted notifications leave the count like read ones (the frame's count, when it has one). */
+  onRetracted(frame: RetractedFrame | { ids: string[] }): string[] {
+    return this.apply(frame);
+  }
+
+  private apply(frame: { ids?: unknown; unread?: unknown; asOfSeq?: unknown }): string[] {
+    const ids = Array.isArray(frame.ids) ? (frame.ids as string[]) : [];
     if (ids.length > 0) {
-      const read = new Set(ids);
-      for (const [seq, id] of this.fresh) if (read.has(id)) this.fresh.delete(seq);
+      const gone = new Set(ids);
+      for (const [seq, id] of this.fresh) if (gone.has(id)) this.fresh.delete(seq);
     }
     if (typeof frame.unread === 'number') {
       this.base = frame.unread;
@@ -61,7 +72,7 @@ export class Unread {
       for (const seq of this.fresh.keys()) if (seq <= this.asOfValue) this.fresh.delete(seq);
     }
     this.update();
-    this.link.emit('read', [{ ids, unread: this.value }]);
+    return ids;
   }
 
   /** Emits `unread` when the count changed. */

@@ -14,3 +14,6 @@ export * from './batcher';
 export * from './user-connections.repository';
 export * from './channel-occupancy.repository';
 export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
+export * from './preferences.repository';
+export * from './receipts.repository';
+export * from './notification-filters';

@@ -1,4 +1,4 @@
-import type { NotificationPayload } from '@notify/protocol';
+import type { NotificationPayload, Priority, StreamPayload } from '@notify/protocol';
 
 export interface NewNotification {
   userId: string;
@@ -9,6 +9,8 @@ export interface NewNotification {
   /** Producer's retry key (HTTP idempotencyKey or AMQP message-id), scoped per user. */
   idempotencyKey?: string;
   expiresAt?: Date;
+  /** `critical` is never silenced by the user's preferences. */
+  priority?: Priority;
 }
 
 export interface StoredNotification {
@@ -22,6 +24,10 @@ export interface StoredNotification {
   createdAt: Date;
   expiresAt: Date | null;
   readAt: Date | null;
+  /** Set once the backend retracted it: the row keeps its seq, its content is gone. */
+  retractedAt: Date | null;
+  /** Muted or in quiet hours when stored: delivered without a toast, never counted as unread. */
+  silent: boolean;
 }
 
 export interface AppendResult {
@@ -34,7 +40,14 @@ export interface AppendResult {
   notification: StoredNotification | null;
 }
 
-export function toPayload(n: StoredNotification): NotificationPayload {
+/** The stream's payload of a stored notification: `{seq, id, retracted: true}` once it was retracted. */
+export function toPayload(n: StoredNotification): StreamPayload {
+  if (n.retractedAt !== null) return { seq: n.seq, id: n.id, retracted: true };
+  return toContentPayload(n);
+}
+
+/** The notification with its content (history and lists, which never show retracted ones). */
+export function toContentPayload(n: StoredNotification): NotificationPayload {
   const payload: NotificationPayload = {
     seq: n.seq,
     id: n.id,
@@ -45,6 +58,7 @@ export function toPayload(n: StoredNotification): NotificationPayload {
   if (n.title !== null) payload.title = n.title;
   if (n.body !== null) payload.body = n.body;
   if (n.data !== null) payload.data = n.data;
+  if (n.silent) payload.silent = true;
   return payload;
 }
 
@@ -59,6 +73,8 @@ export interface NotificationRow {
   created_at: Date;
   expires_at: Date | null;
   read_at: Date | null;
+  retracted_at: Date | null;
+  silent: boolean;
 }
 
 export function fromRow(row: NotificationRow): StoredNotification {
@@ -73,5 +89,7 @@ export function fromRow(row: NotificationRow): StoredNotification {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     readAt: row.read_at,
+    retractedAt: row.retracted_at,
+    silent: row.silent,
   };
 }

@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
+import { isSilenced, type Preferences } from '@notify/protocol';
 import type { Db } from './database';
+import { unexpired, unreadCountOf } from './notification-filters';
 import {
   fromRow,
   type AppendResult,
@@ -20,6 +22,9 @@ export interface SessionState {
   lastSeq: number;
   unread: number;
   readVersion: number;
+  /** The user's preferences and their version (0: never set), sent after `ready` when set. */
+  preferences: Preferences | null;
+  preferencesVersion: number;
   /** The device's acked seq, or null for a device never seen. */
   cursor: number | null;
   /** The user's connections on the other live gateway nodes (0 unless the read was asked to count). */
@@ -44,7 +49,10 @@ const NOTIFICATION_STREAM: SequencedStream<NewNotification, AppendResult, Notifi
     { name: 'expires_at', type: 'timestamptz', value: (n) => n.expiresAt ?? null },
   ],
   scopeOf: (n) => n.userId,
-  stored: (item, id, seq, createdAt) => ({
+  // The upsert that numbers the batch returns each user's preferences: no extra read, and a user
+  // without preferences costs nothing more.
+  streamColumn: 'preferences',
+  stored: (item, id, seq, createdAt, preferences) => ({
     userId: item.userId,
     id,
     seq,
@@ -60,8 +68,16 @@ const NOTIFICATION_STREAM: SequencedStream<NewNotification, AppendResult, Notifi
       createdAt,
       expiresAt: item.expiresAt ?? null,
       readAt: null,
+      retractedAt: null,
+      silent: isSilenced(preferences as Preferences | null, item.topic, item.priority, createdAt),
     },
   }),
+  // Silent rows are flagged in the same transaction; a statement only when the batch has one.
+  async afterInsert(trx, fresh) {
+    const silent = fresh.filter((r) => r.notification?.silent).map((r) => r.id);
+    if (silent.length === 0) return;
+    await sql`UPDATE notifications SET silent = true WHERE id = ANY(${silent}::uuid[])`.execute(trx);
+  },
   duplicate: (key, row) => ({
     userId: key.scope,
     id: key.id,
@@ -98,14 +114,14 @@ export class NotificationsRepository {
       i: number;
       last_seq: number | null;
       read_version: number | null;
+      preferences: Preferences | null;
+      preferences_version: number | null;
       unread: number;
       cursor: number | null;
       elsewhere: number;
     }>`
-      SELECT k.i::int AS i, s.last_seq, s.read_version,
-             (SELECT count(*) FROM notifications n
-              WHERE n.user_id = k.user_id AND n.read_at IS NULL
-                AND (n.expires_at IS NULL OR n.expires_at > now())) AS unread,
+      SELECT k.i::int AS i, s.last_seq, s.read_version, s.preferences, s.preferences_version,
+             ${unreadCountOf(sql.ref('k.user_id'))} AS unread,
              (SELECT c.acked_seq FROM device_cursors c
               WHERE c.user_id = k.user_id AND c.device_id = k.device_id) AS cursor,
              ${count ? connectionsElsewhereSql(sql.ref('k.user_id'), count.nodeId, count.nodeTtlMs) : sql`0`} AS elsewhere
@@ -118,6 +134,8 @@ export class NotificationsRepository {
         lastSeq: row.last_seq ?? 0,
         unread: row.unread ?? 0,
         readVersion: row.read_version ?? 0,
+        preferences: row.preferences ?? null,
+        preferencesVersion: row.preferences_version ?? 0,
         cursor: row.cursor ?? null,
         connectionsElsewhere: row.elsewhere,
       };
@@ -140,8 +158,7 @@ export class NotificationsRepository {
            WITH ORDINALITY AS k(user_id, after_seq, i)
       CROSS JOIN LATERAL (
         SELECT * FROM notifications n
-        WHERE n.user_id = k.user_id AND n.seq > k.after_seq
-          AND (n.expires_at IS NULL OR n.expires_at > now())
+        WHERE n.user_id = k.user_id AND n.seq > k.after_seq AND ${unexpired('n.')}
         ORDER BY n.seq
         LIMIT ${limit}) n
       ORDER BY k.i, n.seq`.execute(this.db);

@@ -6,11 +6,15 @@ import { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
 /** Any constant works; it only has to be the same in every process that runs retention. */
 const RETENTION_LOCK_KEY = 0x6e6f7469; // "noti"
 const BATCH = 5_000;
+/** How long delivery receipts are kept unless the policy says otherwise. */
+export const DEFAULT_RECEIPT_DAYS = 30;
 
 export interface RetentionPolicy {
   channelWindow: ChannelHistoryWindow;
   /** Read notifications whose `read_at` is older than this many days are deleted; 0 keeps them all. */
   readNotificationDays: number;
+  /** Delivery receipts recorded longer ago than this many days are deleted (default 30). */
+  receiptDays?: number;
 }
 
 export interface RetentionResult {
@@ -19,11 +23,13 @@ export interface RetentionResult {
   readNotifications: number;
   idempotencyKeys: number;
   channelMessages: number;
+  receipts: number;
 }
 
 /**
  * Deletes expired notifications, read notifications past the policy's age (when it sets one),
- * idempotency keys past their window and channel messages outside the history window, in bounded
+ * idempotency keys past their window, channel messages outside the history window and delivery
+ * receipts past their age, in bounded
  * batches. A device that resumes from before a deleted notification skips its seq, as it skips an
  * expired one (the store no longer returns it). Guarded
  * by an advisory lock, so with several ingest instances one does the work and the others skip.
@@ -44,6 +50,7 @@ export async function runRetention(
         readNotifications: 0,
         idempotencyKeys: 0,
         channelMessages: 0,
+        receipts: 0,
       };
     try {
       const expiredNotifications = await deleteInBatches(maxBatches, async () => {
@@ -77,7 +84,22 @@ export async function runRetention(
         return Number(r.numAffectedRows ?? 0);
       });
       const channelMessages = await new ChannelsRepository(db).trim(policy.channelWindow);
-      return { ran: true, expiredNotifications, readNotifications, idempotencyKeys, channelMessages };
+      const receipts = await deleteInBatches(maxBatches, async () => {
+        const r = await sql`
+          DELETE FROM delivery_receipts WHERE ctid IN (
+            SELECT ctid FROM delivery_receipts
+            WHERE recorded_at < now() - make_interval(days => ${policy.receiptDays ?? DEFAULT_RECEIPT_DAYS})
+            LIMIT ${BATCH})`.execute(conn);
+        return Number(r.numAffectedRows ?? 0);
+      });
+      return {
+        ran: true,
+        expiredNotifications,
+        readNotifications,
+        idempotencyKeys,
+        channelMessages,
+        receipts,
+      };
     } finally {
       await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK_KEY})`.execute(conn);
     }

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { Preferences } from '@notify/protocol';
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
@@ -6,6 +7,8 @@ export interface UserStreamsTable {
   user_id: string;
   last_seq: number;
   read_version: Generated<number>;
+  preferences: ColumnType<Preferences | null, string | null, string | null>;
+  preferences_version: Generated<number>;
 }
 
 export interface NotificationsTable {
@@ -19,6 +22,8 @@ export interface NotificationsTable {
   created_at: Timestamp;
   expires_at: Date | null;
   read_at: Date | null;
+  retracted_at: Date | null;
+  silent: Generated<boolean>;
 }
 
 export interface IdempotencyKeysTable {
@@ -34,6 +39,19 @@ export interface DeviceCursorsTable {
   device_id: string;
   acked_seq: number;
   updated_at: Generated<Date>;
+}
+
+export interface DeliveryReceiptsTable {
+  user_id: string;
+  device_id: string;
+  delivered_from: number | null;
+  delivered_to: number | null;
+  delivered_at: Date | null;
+  acked_from: number | null;
+  acked_to: number | null;
+  acked_at: Date | null;
+  last_seq: number;
+  recorded_at: Generated<Date>;
 }
 
 export interface ChannelStreamsTable {
@@ -66,6 +84,7 @@ export interface Database {
   notifications: NotificationsTable;
   idempotency_keys: IdempotencyKeysTable;
   device_cursors: DeviceCursorsTable;
+  delivery_receipts: DeliveryReceiptsTable;
   channel_streams: ChannelStreamsTable;
   gateway_nodes: GatewayNodesTable;
   user_connections: UserConnectionsTable;

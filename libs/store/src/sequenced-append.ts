@@ -44,8 +44,15 @@ export interface SequencedStream<
   /** What the item fills in the events table besides scope, number, id and created_at. */
   fields: readonly EventColumn<I>[];
   scopeOf(item: I): string;
-  /** The result of an item stored now. */
-  stored(item: I, id: string, number: number, createdAt: Date): R;
+  /**
+   * A column of the streams row (the user's preferences) that the numbering upsert returns anyway:
+   * handed to `stored` with each item, so reading it costs no extra statement.
+   */
+  streamColumn?: string;
+  /** The result of an item stored now; `streamValue` is the scope's `streamColumn`, if any. */
+  stored(item: I, id: string, number: number, createdAt: Date, streamValue: unknown): R;
+  /** Runs in the append's transaction after the insert, with the fresh results (to flag some rows). */
+  afterInsert?(trx: Transaction<Database>, fresh: readonly R[]): Promise<void>;
   /** The result of an item whose key was stored before; `event` is null once that event is gone. */
   duplicate(key: KeyedEvent, event: Row | null): R;
 }
@@ -94,16 +101,17 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
   const arrays = stream.fields.map((f) => sql`${rows.map((r) => f.value(r.item))}::${sql.raw(f.type)}[]`);
   // The n-th fresh row of a scope gets (new last − its count + n): the same numbering in input order
   // as the numbers the upsert reserved.
-  const numbered = await sql<{ id: string; num: number }>`
+  const extra = stream.streamColumn ? id(stream.streamColumn) : sql`NULL`;
+  const numbered = await sql<{ id: string; num: number; extra: unknown }>`
     WITH alloc AS (
       INSERT INTO ${id(tables.streams)} (${id(c.scope)}, ${id(c.last)})
       SELECT s, n FROM unnest(${scopes}::text[], ${counts}::bigint[]) AS t(s, n)
       ORDER BY s
       ON CONFLICT (${id(c.scope)}) DO UPDATE
         SET ${id(c.last)} = ${id(tables.streams, c.last)} + EXCLUDED.${id(c.last)}
-      RETURNING ${id(c.scope)} AS scope, ${id(c.last)} AS last_number
+      RETURNING ${id(c.scope)} AS scope, ${id(c.last)} AS last_number, ${extra} AS extra
     ), fresh AS (
-      SELECT r.*, a.last_number - count(*) OVER w + row_number() OVER (w ORDER BY r.ord) AS num
+      SELECT r.*, a.extra, a.last_number - count(*) OVER w + row_number() OVER (w ORDER BY r.ord) AS num
       FROM unnest(${rows.map((r) => stream.scopeOf(r.item))}::text[], ${rows.map((r) => r.id)}::uuid[],
         ${list(arrays)}) WITH ORDINALITY AS r(scope, id, ${list(fields)}, ord)
       JOIN alloc a ON a.scope = r.scope
@@ -117,9 +125,14 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
       FROM unnest(${keyed.map((r) => r.id)}::uuid[], ${keyed.map((r) => r.item.idempotencyKey as string)}::text[]) AS k(id, key)
       JOIN fresh f ON f.id = k.id
     )
-    SELECT id, num FROM fresh`.execute(trx);
-  const numberOf = new Map(numbered.rows.map((r) => [r.id, Number(r.num)]));
-  return rows.map((r) => stream.stored(r.item, r.id, numberOf.get(r.id) as number, createdAt));
+    SELECT id, num, extra FROM fresh`.execute(trx);
+  const byId = new Map(numbered.rows.map((r) => [r.id, r]));
+  const results = rows.map((r) => {
+    const row = byId.get(r.id) as { num: number; extra: unknown };
+    return stream.stored(r.item, r.id, Number(row.num), createdAt, row.extra);
+  });
+  if (stream.afterInsert) await stream.afterInsert(trx, results);
+  return results;
 }
 
 async function findByIdempotencyKeys<

@@ -17,6 +17,8 @@ import {
   migrateToLatest,
   NotificationsRepository,
   pingDatabase,
+  PreferencesRepository,
+  ReceiptsRepository,
   UserConnectionsRepository,
 } from '@notify/store';
 import { BrokerBindings } from './broker/bindings';
@@ -28,12 +30,14 @@ import { CHANNEL_OCCUPANCY_FLUSH_MS, ChannelOccupancy } from './core/channels/ch
 import { ChannelFanout } from './core/channels/channel-fanout';
 import { ChannelSubscriptions } from './core/channels/channel-subscriptions';
 import { Inbox } from './core/inbox/inbox';
+import { UserPreferences } from './core/inbox/user-preferences';
 import { ConnectionIds } from './core/sessions/connection-ids';
 import { SessionLifecycle } from './core/sessions/session-lifecycle';
 import { SessionRegistry } from './core/sessions/session-registry';
 import { USER_CONNECTIONS_FLUSH_MS, UserConnections } from './core/sessions/user-connections';
 import { Acks } from './core/user-stream/acks';
 import { CursorWriter } from './core/user-stream/cursor-writer';
+import { ReceiptWriter } from './core/user-stream/receipt-writer';
 import { SessionReads } from './core/user-stream/session-reads';
 import { UserDelivery } from './core/user-stream/user-delivery';
 import { serveHttpRoutes } from './http/routes';
@@ -86,7 +90,7 @@ async function main(): Promise<void> {
     unbindLingerMs: config.unbindLingerMs,
     log,
   });
-  const bindings = new BrokerBindings(nodeQueue);
+  const bindings = new BrokerBindings(nodeQueue, config.nodeId);
 
   // Transport: the uWS app and the one send path.
   const app = createUwsApp(uws, config.tls);
@@ -116,7 +120,8 @@ async function main(): Promise<void> {
     nodeTtlMs: config.nodeTtlMs,
   });
   const cursorWriter = new CursorWriter(new CursorsRepository(db), config.ackFlushMs, log);
-  const delivery = new UserDelivery(reads, metrics, log);
+  const receiptWriter = new ReceiptWriter(new ReceiptsRepository(db), config.ackFlushMs, log);
+  const delivery = new UserDelivery(reads, receiptWriter, metrics, log);
   const channelsRepository = new ChannelsRepository(db);
   // Pusher connections (docs/pusher.md) share the channels; their frames are built by their own output.
   const pusherApps = new PusherApps(config.pusher.apps);
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
   );
   const channels = new ChannelSubscriptions(fanout, channelsRepository, config.maxSubscriptions, log);
   const inbox = new Inbox(new InboxRepository(db), bindings, registry, log);
+  const preferences = new UserPreferences(new PreferencesRepository(db), bindings, registry, log);
   const lifecycle = new SessionLifecycle(
     config.nodeId,
     config,
@@ -165,7 +171,7 @@ async function main(): Promise<void> {
   verifier.start();
   const v1 = new V1Protocol(
     writer,
-    { acks: new Acks(cursorWriter, metrics), channels, inbox },
+    { acks: new Acks(cursorWriter, receiptWriter, metrics), channels, inbox, preferences },
     verifier,
     config.allowedOrigins,
   );
@@ -234,7 +240,17 @@ async function main(): Promise<void> {
     ],
     [PUSHER_TERMINATE_KIND, (key) => pusherSessions.terminate(key)],
   ]);
-  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log, pusherKinds);
+  const dispatch = new BrokerDispatch(
+    registry,
+    delivery,
+    fanout,
+    inbox,
+    preferences,
+    config.nodeId,
+    metrics,
+    log,
+    pusherKinds,
+  );
   await nodeQueue.start({
     onMessage: (message) => dispatch.message(message),
     onResync: () => lifecycle.resyncAll(),
@@ -254,6 +270,7 @@ async function main(): Promise<void> {
     server.drain(config.drainMs);
     verifier.stop();
     await cursorWriter.close();
+    await receiptWriter.close();
     await userConnections.stop().catch(() => undefined);
     await occupancy?.stop().catch(() => undefined);
     await nodeQueue.close().catch(() => undefined);

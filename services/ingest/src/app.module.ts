@@ -5,6 +5,7 @@ import { ConfigModule } from './config/config.module';
 import { MetricsModule } from './metrics/metrics.module';
 import type { IngestConfig } from './config/ingest.config';
 import { HealthModule } from './health/health.module';
+import { InboxModule } from './inbox/inbox.module';
 import { ApiKeyMiddleware } from './http/api-key.middleware';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { AmqpModule } from './infrastructure/amqp.module';
@@ -26,6 +27,7 @@ export class AppModule implements NestModule {
         NotificationsModule,
         ChannelsModule,
         PusherModule,
+        InboxModule,
         AmqpTransportModule,
         HealthModule,
         RetentionModule,

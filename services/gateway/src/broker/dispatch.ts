@@ -2,8 +2,10 @@ import type { ConsumeMessage } from 'amqplib';
 import { DeliveryHeader, DeliveryKind, stampNow } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 import type { ChannelFanout } from '../core/channels/channel-fanout';
+import { parsePreferences } from '@notify/protocol';
 import type { Inbox } from '../core/inbox/inbox';
-import type { ReadChange } from '../core/ports';
+import type { UserPreferences } from '../core/inbox/user-preferences';
+import type { PreferencesChange, ReadChange } from '../core/ports';
 import type { SessionRegistry } from '../core/sessions/session-registry';
 import type { UserDelivery } from '../core/user-stream/user-delivery';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
@@ -14,13 +16,18 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics';
  */
 export type DeliveryHandler = (routingKey: string, headers: Record<string, unknown>, body: Buffer) => void;
 
-/** Messages from the node queue into the core: notifications, channel messages, read state. */
+/**
+ * Messages from the node queue into the core: notifications, channel messages, read state,
+ * retractions and preferences.
+ */
 export class BrokerDispatch {
   constructor(
     private readonly registry: SessionRegistry,
     private readonly delivery: UserDelivery,
     private readonly fanout: ChannelFanout,
     private readonly inbox: Inbox,
+    private readonly preferences: UserPreferences,
+    private readonly nodeId: string,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
     /** By AMQP `type`, for kinds not handled above. */
@@ -58,6 +65,18 @@ export class BrokerDispatch {
         if (!change) return this.log.warn('read broadcast dropped: body is not a read change');
         return this.inbox.deliverRead(first, Number(headers[DeliveryHeader.readVersion]), change);
       }
+      case DeliveryKind.Retracted: {
+        const change = parseReadChange(message.content);
+        if (!change) return this.log.warn('retraction dropped: body is not a retraction');
+        return this.inbox.deliverRetracted(first, Number(headers[DeliveryHeader.readVersion]), change);
+      }
+      case DeliveryKind.Preferences: {
+        // This node told its own sockets when it stored the change.
+        if (headers[DeliveryHeader.originNode] === this.nodeId) return;
+        const change = parsePreferencesChange(message.content);
+        if (!change) return this.log.warn('preferences broadcast dropped: body is not a preferences frame');
+        return this.preferences.deliver(first, change);
+      }
     }
   }
 
@@ -72,7 +91,22 @@ export class BrokerDispatch {
   }
 }
 
-/** A read broadcast's body (see BrokerBindings.publishRead), or null when it is not one. */
+/** A preferences broadcast's body (the `preferences` frame), or null when it is not one. */
+function parsePreferencesChange(body: Buffer): PreferencesChange | null {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as Record<string, unknown> | null;
+    if (!v || typeof v !== 'object' || typeof v.version !== 'number') return null;
+    const parsed = parsePreferences(v);
+    return parsed.ok ? { preferences: parsed.preferences, version: v.version } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A read broadcast's or retraction's body (see BrokerBindings.publishRead), or null when it is not
+ * one.
+ */
 function parseReadChange(body: Buffer): ReadChange | null {
   try {
     const v = JSON.parse(body.toString('utf8')) as Partial<ReadChange> | null;

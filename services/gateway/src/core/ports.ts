@@ -1,4 +1,4 @@
-import type { NotificationPayload } from '@notify/protocol';
+import type { NotificationPayload, Preferences } from '@notify/protocol';
 import type { StoredChannelMessage } from '@notify/store';
 
 /**
@@ -41,6 +41,15 @@ export interface ReadChange {
   unread: number;
   /** The user's newest seq when `unread` was counted. */
   asOfSeq: number;
+}
+
+/** Notifications the backend retracted, with the unread count after (read-state numbered). */
+export type RetractionChange = ReadChange;
+
+/** The user's preferences after a change, numbered: a client keeps the highest version. */
+export interface PreferencesChange {
+  preferences: Preferences;
+  version: number;
 }
 
 export interface SubscribedInfo {
@@ -96,4 +105,9 @@ export interface PusherBroker {
   publishClientEvent(channel: string, body: Uint8Array, senderSocketId: string): Promise<void>;
   acquireUser(appId: string, userId: string): Promise<void>;
   releaseUser(appId: string, userId: string): void;
+}
+
+/** Sends a preferences change to the user's sockets on the other nodes (this node's are told at once). */
+export interface PreferencesBroadcast {
+  publishPreferences(userId: string, change: PreferencesChange): Promise<void>;
 }

@@ -39,6 +39,8 @@ export class IngestConfig {
     readonly pusher: PusherApiConfig,
     /** A gateway whose heartbeat is older is dead: the gateways' NOTIFY_NODE_TTL_MS, same default. */
     readonly nodeTtlMs: number,
+    /** Delivery receipts are deleted this many days after they were recorded. */
+    readonly receiptRetentionDays: number,
     /** Set: the port serves only HTTPS. */
     readonly tls?: TlsFiles,
   ) {}
@@ -79,6 +81,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
       webhookUrl: optionalUrl(env, 'NOTIFY_PUSHER_WEBHOOK_URL', ['http:', 'https:']),
     },
     env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
+    env.int('NOTIFY_RECEIPT_RETENTION_DAYS', 30, 1, 3650),
     loadTlsFiles(env),
   );
 }

@@ -8,10 +8,18 @@ import {
   Topology,
   userRoutingKey,
 } from '@notify/amqp';
-import { encodeMessageFrame, encodeNotificationFrame } from '@notify/protocol';
+import {
+  encodeMessageFrame,
+  encodeNotificationFrame,
+  encodePreferencesFrame,
+  encodeReadFrame,
+  encodeRetractedFrame,
+  type Preferences,
+} from '@notify/protocol';
 import {
   toChannelPayload,
   toPayload,
+  type ReadChange,
   type StoredChannelMessage,
   type StoredNotification,
 } from '@notify/store';
@@ -114,6 +122,37 @@ export class DeliveryPublisher implements OnApplicationShutdown {
         },
       },
     ]);
+  }
+
+  /**
+   * A read-state change made by a backend, exactly as a gateway broadcasts a device's: gateways
+   * deliver it to every socket of the user and drop it when older than what they sent.
+   */
+  publishRead(userId: string, change: ReadChange): Promise<number> {
+    return this.send([this.userChange(userId, encodeReadFrame(change), DeliveryKind.Read, change.version)]);
+  }
+
+  /** A retraction: gateways send every socket of the user the `retracted` frame. */
+  publishRetracted(userId: string, change: ReadChange): Promise<number> {
+    const frame = encodeRetractedFrame(change.ids, change);
+    return this.send([this.userChange(userId, frame, DeliveryKind.Retracted, change.version)]);
+  }
+
+  /** New preferences: gateways send every socket of the user the `preferences` frame. */
+  publishPreferences(userId: string, preferences: Preferences, version: number): Promise<number> {
+    const frame = encodePreferencesFrame(preferences, version);
+    return this.send([this.userChange(userId, frame, DeliveryKind.Preferences)]);
+  }
+
+  private userChange(
+    userId: string,
+    frame: string,
+    kind: DeliveryKind,
+    readVersion?: number,
+  ): DeliveryMessage {
+    const headers: Record<string, string | number> = { [DeliveryHeader.userId]: userId };
+    if (readVersion !== undefined) headers[DeliveryHeader.readVersion] = readVersion;
+    return { routingKey: userRoutingKey(userId), frame, kind, headers };
   }
 
   /**

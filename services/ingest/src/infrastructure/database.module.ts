@@ -1,5 +1,13 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { ChannelsRepository, createDatabase, NotificationsRepository, type Db } from '@notify/store';
+import {
+  ChannelsRepository,
+  createDatabase,
+  InboxRepository,
+  NotificationsRepository,
+  PreferencesRepository,
+  ReceiptsRepository,
+  type Db,
+} from '@notify/store';
 import { IngestConfig } from '../config/ingest.config';
 
 export const DATABASE = Symbol('DATABASE');
@@ -23,8 +31,22 @@ export const DATABASE = Symbol('DATABASE');
       useFactory: (db: Db) => new NotificationsRepository(db),
     },
     { provide: ChannelsRepository, inject: [DATABASE], useFactory: (db: Db) => new ChannelsRepository(db) },
+    { provide: InboxRepository, inject: [DATABASE], useFactory: (db: Db) => new InboxRepository(db) },
+    {
+      provide: PreferencesRepository,
+      inject: [DATABASE],
+      useFactory: (db: Db) => new PreferencesRepository(db),
+    },
+    { provide: ReceiptsRepository, inject: [DATABASE], useFactory: (db: Db) => new ReceiptsRepository(db) },
   ],
-  exports: [DATABASE, NotificationsRepository, ChannelsRepository],
+  exports: [
+    DATABASE,
+    NotificationsRepository,
+    ChannelsRepository,
+    InboxRepository,
+    PreferencesRepository,
+    ReceiptsRepository,
+  ],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(DATABASE) private readonly db: Db) {}

@@ -63,6 +63,7 @@ export class AcceptNotificationsUseCase {
       data: dto.data,
       idempotencyKey: key,
       expiresAt,
+      priority: dto.priority,
     }));
     const results = await this.writes.submit(items);
     const committedAt = stampNow();

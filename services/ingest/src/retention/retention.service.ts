@@ -29,10 +29,12 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
     this.running ??= runRetention(this.db, {
       channelWindow: this.config.channelHistory,
       readNotificationDays: this.config.readRetentionDays,
+      receiptDays: this.config.receiptRetentionDays,
     })
       .then((result) => {
-        const { expiredNotifications, readNotifications, idempotencyKeys, channelMessages } = result;
-        if (expiredNotifications || readNotifications || idempotencyKeys || channelMessages) {
+        const { expiredNotifications, readNotifications, idempotencyKeys, channelMessages, receipts } =
+          result;
+        if (expiredNotifications || readNotifications || idempotencyKeys || channelMessages || receipts) {
           this.log.info('retention', { ...result });
         }
       })

@@ -1,11 +1,11 @@
 import type { JsonLogger } from '@notify/logging';
 import {
-  toPayload,
+  toContentPayload,
   type InboxRepository,
   type ReadChange as StoredReadChange,
   type ReadSelector,
 } from '@notify/store';
-import type { ReadBroadcast, ReadChange } from '../ports';
+import type { ReadBroadcast, ReadChange, RetractionChange } from '../ports';
 import type { Session } from '../sessions/session';
 import type { SessionRegistry } from '../sessions/session-registry';
 
@@ -62,10 +62,23 @@ export class Inbox {
     }
   }
 
+  /**
+   * Notifications the backend retracted, for the local sockets of one user: every socket hears the
+   * ids; the count only when the change is newer than the socket's read state.
+   */
+  deliverRetracted(first: Session | undefined, version: number, change: RetractionChange): void {
+    for (let session: Session | null = first ?? null; session; session = session.nextOfUser) {
+      if (session.closed) continue;
+      const newer = version > session.readVersion;
+      if (newer) session.readVersion = version;
+      session.protocol.retracted(session, change, newer);
+    }
+  }
+
   async history(s: Session, query: HistoryQuery, ref: string | undefined): Promise<void> {
     try {
       const page = await this.inbox.history(s.userId, query);
-      s.protocol.history(s, { items: page.items.map(toPayload), nextBefore: page.nextBefore }, ref);
+      s.protocol.history(s, { items: page.items.map(toContentPayload), nextBefore: page.nextBefore }, ref);
     } catch (err) {
       this.log.error('history failed', { userId: s.userId, error: err });
       s.protocol.refuse(s, { kind: 'internal', message: 'could not read history; retry', ref });

@@ -79,6 +79,10 @@ export class SessionLifecycle {
         lastSeq: state.lastSeq,
         unread: state.unread,
       });
+      // A user who ever set preferences gets them right after `ready` (their devices show them and
+      // another device may have changed them while this one was away).
+      if (state.preferencesVersion > 0 && state.preferences)
+        s.protocol.preferences(s, { preferences: state.preferences, version: state.preferencesVersion });
       // Most sockets resume with nothing to replay: then no query, straight to live.
       if (backlog) await this.delivery.catchUp(s);
       else s.catchingUp = false;

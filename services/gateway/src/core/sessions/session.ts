@@ -1,7 +1,16 @@
-import type { NotificationPayload } from '@notify/protocol';
+import type { StreamPayload } from '@notify/protocol';
 import type { StoredChannelMessage } from '@notify/store';
 import type { ChannelNode } from '../channels/channel-fanout';
-import type { CloseReason, HistoryPage, ReadChange, ReadyInfo, Refusal, SubscribedInfo } from '../ports';
+import type {
+  CloseReason,
+  HistoryPage,
+  PreferencesChange,
+  ReadChange,
+  ReadyInfo,
+  Refusal,
+  RetractionChange,
+  SubscribedInfo,
+} from '../ports';
 import { newStreamCursor, type StreamCursor } from '../user-stream/ordered-stream';
 import { newFrameRateState, type FrameRateState } from './frame-rate';
 
@@ -50,9 +59,12 @@ export interface ClientPort {
   ready(s: Session, info: ReadyInfo): void;
   /** A live notification; `body` is the delivery message as ingest published it, sent without parsing. */
   liveNotification(s: Session, body: Uint8Array): boolean;
-  /** A notification read from the store (replay after a resume point or a gap). */
-  storedNotification(s: Session, n: NotificationPayload): boolean;
+  /** A notification read from the store (replay after a resume point or a gap; retracted ones bare). */
+  storedNotification(s: Session, n: StreamPayload): boolean;
   readChanged(s: Session, change: ReadChange, ref?: string): void;
+  /** Notifications retracted; without `withCount` the unread count is left out (a newer one was sent). */
+  retracted(s: Session, change: RetractionChange, withCount: boolean): void;
+  preferences(s: Session, change: PreferencesChange, ref?: string): void;
   history(s: Session, page: HistoryPage, ref?: string): void;
   subscribed(s: Session, info: SubscribedInfo, ref?: string): void;
   unsubscribed(s: Session, channel: string, ref?: string): void;

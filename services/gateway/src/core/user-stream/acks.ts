@@ -1,11 +1,13 @@
 import type { GatewayMetrics } from '../../metrics/gateway-metrics';
 import type { Session } from '../sessions/session';
 import type { CursorWriter } from './cursor-writer';
+import type { ReceiptWriter } from './receipt-writer';
 
 /** Cumulative acks: they advance the device cursor, never beyond what this connection delivered. */
 export class Acks {
   constructor(
     private readonly cursors: CursorWriter,
+    private readonly receipts: ReceiptWriter,
     private readonly metrics: GatewayMetrics,
   ) {}
 
@@ -19,6 +21,7 @@ export class Acks {
       });
     }
     if (seq <= s.ackedSeq) return;
+    this.receipts.acked(s, s.ackedSeq + 1, seq);
     s.ackedSeq = seq;
     this.metrics.acks.inc();
     this.cursors.record(s.userId, s.deviceId, seq);

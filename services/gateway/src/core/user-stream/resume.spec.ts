@@ -12,6 +12,8 @@ const state = (lastSeq: number, cursor: number | null, readVersion = 0): Session
   readVersion,
   cursor,
   connectionsElsewhere: 0,
+  preferences: null,
+  preferencesVersion: 0,
 });
 
 describe('applyResumePoint', () => {

@@ -2,10 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonLogger } from '@notify/logging';
 import { storedNotification } from '@notify/testing';
-import type { StoredNotification } from '@notify/store';
+import type { ReceiptsRepository, StoredNotification } from '@notify/store';
 import { GatewayMetrics } from '../../metrics/gateway-metrics';
 import type { CloseReason } from '../ports';
 import { newSession, type ClientPort, type Session } from '../sessions/session';
+import { ReceiptWriter } from './receipt-writer';
 import { applyResumePoint } from './resume';
 import type { SessionReads } from './session-reads';
 import { UserDelivery } from './user-delivery';
@@ -47,12 +48,16 @@ function storeOf(last: { value: number }, expired: number[] = [], fail = false) 
   return { reads, source: source as unknown as SessionReads };
 }
 
+const NO_PREFS = { preferences: null, preferencesVersion: 0 };
+
 const live = (seq: number): Uint8Array => new TextEncoder().encode(String(seq));
 /** Keeps the expected error of a failed replay off the test output. */
 class QuietLogger extends JsonLogger {
   override error(): void {}
 }
 const quietLog = new QuietLogger('gateway');
+/** Receipts are recorded but never flushed here (no store). */
+const receipts = new ReceiptWriter({} as ReceiptsRepository, 3_600_000, quietLog);
 
 function connect(port: RecordingPort, since: number | null): Session {
   return newSession(
@@ -66,11 +71,18 @@ describe('UserDelivery', () => {
   it('replays the backlog, then merges live traffic without gap or duplicate', async () => {
     const last = { value: 5 };
     const { source } = storeOf(last);
-    const delivery = new UserDelivery(source, new GatewayMetrics(), quietLog);
+    const delivery = new UserDelivery(source, receipts, new GatewayMetrics(), quietLog);
     const port = new RecordingPort();
     const s = connect(port, 2);
     assert.equal(
-      applyResumePoint(s, { lastSeq: 5, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 }),
+      applyResumePoint(s, {
+        lastSeq: 5,
+        unread: 0,
+        readVersion: 0,
+        cursor: null,
+        connectionsElsewhere: 0,
+        ...NO_PREFS,
+      }),
       true,
     );
     // A live 6 while the replay runs only raises the target; the replay then reads up to it.
@@ -87,10 +99,17 @@ describe('UserDelivery', () => {
   it('fills a live gap from the store, and skips a seq the store no longer has (expired)', async () => {
     const last = { value: 3 };
     const { source, reads } = storeOf(last, [5]);
-    const delivery = new UserDelivery(source, new GatewayMetrics(), quietLog);
+    const delivery = new UserDelivery(source, receipts, new GatewayMetrics(), quietLog);
     const port = new RecordingPort();
     const s = connect(port, null);
-    applyResumePoint(s, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
+    applyResumePoint(s, {
+      lastSeq: 3,
+      unread: 0,
+      readVersion: 0,
+      cursor: null,
+      connectionsElsewhere: 0,
+      ...NO_PREFS,
+    });
     s.catchingUp = false;
     last.value = 6;
     delivery.live(s, 6, live(6)); // 4 and 5 missing live: a gap
@@ -102,13 +121,20 @@ describe('UserDelivery', () => {
   });
 
   it('sends each live notification to every connection of the user, each at its own position', () => {
-    const delivery = new UserDelivery(storeOf({ value: 0 }).source, new GatewayMetrics(), quietLog);
+    const delivery = new UserDelivery(storeOf({ value: 0 }).source, receipts, new GatewayMetrics(), quietLog);
     const [a, b] = [new RecordingPort(), new RecordingPort()];
     const first = connect(a, null);
     const second = connect(b, null);
     first.nextOfUser = second;
     for (const s of [first, second]) {
-      applyResumePoint(s, { lastSeq: 0, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
+      applyResumePoint(s, {
+        lastSeq: 0,
+        unread: 0,
+        readVersion: 0,
+        cursor: null,
+        connectionsElsewhere: 0,
+        ...NO_PREFS,
+      });
       s.catchingUp = false;
     }
     second.closed = true;
@@ -117,10 +143,22 @@ describe('UserDelivery', () => {
   });
 
   it('stops at a connection that went away, and closes one whose replay failed', async () => {
-    const failing = new UserDelivery(storeOf({ value: 3 }, [], true).source, new GatewayMetrics(), quietLog);
+    const failing = new UserDelivery(
+      storeOf({ value: 3 }, [], true).source,
+      receipts,
+      new GatewayMetrics(),
+      quietLog,
+    );
     const port = new RecordingPort();
     const s = connect(port, 0);
-    applyResumePoint(s, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
+    applyResumePoint(s, {
+      lastSeq: 3,
+      unread: 0,
+      readVersion: 0,
+      cursor: null,
+      connectionsElsewhere: 0,
+      ...NO_PREFS,
+    });
     await failing.catchUp(s);
     assert.deepEqual(port.closes, ['internal']);
     assert.equal(s.catchingUp, false);
@@ -128,8 +166,15 @@ describe('UserDelivery', () => {
     const gone = new RecordingPort();
     gone.open = false;
     const t = connect(gone, 0);
-    applyResumePoint(t, { lastSeq: 3, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 });
-    await new UserDelivery(storeOf({ value: 3 }).source, new GatewayMetrics(), quietLog).catchUp(t);
+    applyResumePoint(t, {
+      lastSeq: 3,
+      unread: 0,
+      readVersion: 0,
+      cursor: null,
+      connectionsElsewhere: 0,
+      ...NO_PREFS,
+    });
+    await new UserDelivery(storeOf({ value: 3 }).source, receipts, new GatewayMetrics(), quietLog).catchUp(t);
     assert.deepEqual(gone.seqs, [1], 'nothing more after the port said the connection is gone');
   });
 });

@@ -3,6 +3,7 @@ import type { JsonLogger } from '@notify/logging';
 import type { GatewayMetrics } from '../../metrics/gateway-metrics';
 import type { Session } from '../sessions/session';
 import { catchUp, onLive } from './ordered-stream';
+import type { ReceiptWriter } from './receipt-writer';
 import { REPLAY_PAGE, type SessionReads } from './session-reads';
 
 /**
@@ -13,6 +14,7 @@ import { REPLAY_PAGE, type SessionReads } from './session-reads';
 export class UserDelivery {
   constructor(
     private readonly reads: SessionReads,
+    private readonly receipts: ReceiptWriter,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
   ) {}
@@ -29,6 +31,7 @@ export class UserDelivery {
         case 'deliver':
           if (s.protocol.liveNotification(s, body)) {
             s.position = seq;
+            this.receipts.delivered(s, seq);
             this.metrics.delivered.inc();
             written = true;
           }
@@ -55,6 +58,7 @@ export class UserDelivery {
           numberOf: (n: StoredNotification) => n.seq,
           deliver: (n: StoredNotification) => {
             if (!s.protocol.storedNotification(s, toPayload(n))) return false;
+            this.receipts.delivered(s, n.seq);
             this.metrics.delivered.inc();
             this.metrics.replayed.inc();
             return true;

@@ -164,5 +164,9 @@ export class PusherSocket implements ClientPort {
 
   readChanged(): void {}
 
+  retracted(): void {}
+
+  preferences(): void {}
+
   history(): void {}
 }

@@ -2,6 +2,7 @@ import {
   HISTORY_PAGE_DEFAULT,
   HISTORY_PAGE_MAX,
   isValidChannelName,
+  parsePreferences,
   type ClientFrame,
   type MarkReadFrame,
 } from '@notify/protocol';
@@ -56,6 +57,11 @@ export function decodeClientFrame(bytes: ArrayBuffer): Decoded {
       return decodeHistory(f, ref);
     case 'subscribe':
       return decodeSubscribe(f, ref);
+    case 'preferences': {
+      const parsed = parsePreferences(f);
+      if (!parsed.ok) return refuse(parsed.errors.map((e) => e.message).join('; '), ref);
+      return { ok: true, frame: { type: 'preferences', ...parsed.preferences, ref } };
+    }
     case 'unsubscribe':
       if (typeof f.channel !== 'string')
         return refuse(`not subscribed to ${JSON.stringify(f.channel ?? null)}`, ref, 'not_found');

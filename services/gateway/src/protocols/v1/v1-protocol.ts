@@ -3,9 +3,11 @@ import {
   CloseCode,
   HISTORY_PAGE_DEFAULT,
   encodeNotificationFrame,
+  encodePreferencesFrame,
+  encodeRetractedFrame,
   type ClientFrame,
   type HistoryFrame,
-  type NotificationPayload,
+  type StreamPayload,
   type ReadFrame,
   type ReadyFrame,
   type ReconnectFrame,
@@ -15,12 +17,15 @@ import {
 import type { StoredChannelMessage } from '@notify/store';
 import type { ChannelSubscriptions } from '../../core/channels/channel-subscriptions';
 import type { Inbox } from '../../core/inbox/inbox';
+import type { UserPreferences } from '../../core/inbox/user-preferences';
 import type {
   CloseReason,
   HistoryPage,
+  PreferencesChange,
   ReadChange,
   ReadyInfo,
   Refusal,
+  RetractionChange,
   SubscribedInfo,
 } from '../../core/ports';
 import type { ProtocolAdapter, UpgradeDecision, UpgradeRequest, Wire } from '../../core/protocol-adapter';
@@ -36,6 +41,7 @@ export interface V1Core {
   acks: Acks;
   channels: ChannelSubscriptions;
   inbox: Inbox;
+  preferences: UserPreferences;
 }
 
 /** Protocol v1 (docs/protocol.md): JSON text frames, one object each, with a `type`. */
@@ -80,6 +86,12 @@ export class V1Protocol implements ProtocolAdapter, ClientPort {
         return void this.core.channels.subscribe(s, f.channel, f.since, f.ref);
       case 'unsubscribe':
         return this.core.channels.unsubscribe(s, f.channel, f.ref);
+      case 'preferences':
+        return void this.core.preferences.set(
+          s,
+          { mutedTopics: f.mutedTopics, quietHours: f.quietHours },
+          f.ref,
+        );
     }
   }
 
@@ -93,7 +105,7 @@ export class V1Protocol implements ProtocolAdapter, ClientPort {
     return this.wire.send(s, body);
   }
 
-  storedNotification(s: Session, n: NotificationPayload): boolean {
+  storedNotification(s: Session, n: StreamPayload): boolean {
     return this.wire.send(s, encodeNotificationFrame(n));
   }
 
@@ -106,6 +118,14 @@ export class V1Protocol implements ProtocolAdapter, ClientPort {
     };
     if (ref !== undefined) frame.ref = ref;
     this.wire.send(s, JSON.stringify(frame));
+  }
+
+  retracted(s: Session, change: RetractionChange, withCount: boolean): void {
+    this.wire.send(s, encodeRetractedFrame(change.ids, withCount ? change : undefined));
+  }
+
+  preferences(s: Session, change: PreferencesChange, ref?: string): void {
+    this.wire.send(s, encodePreferencesFrame(change.preferences, change.version, ref));
   }
 
   history(s: Session, page: HistoryPage, ref?: string): void {
