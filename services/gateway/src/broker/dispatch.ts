@@ -46,9 +46,8 @@ export class BrokerDispatch {
       if (published) this.observeStages(headers, receivedAt, 'channel');
       return;
     }
-    const type = message.properties.type as string;
-    if (type !== DeliveryKind.Notification && type !== DeliveryKind.Read)
-      return this.otherKinds.get(type)?.(message.fields.routingKey, headers, message.content);
+    const other = this.otherKinds.get(message.properties.type as string);
+    if (other) return other(message.fields.routingKey, headers, message.content);
     const first = this.registry.firstOf(String(headers[DeliveryHeader.userId]));
     if (!first) return;
     switch (message.properties.type) {
