@@ -1,3 +1,4 @@
+import { JsonLogger } from '@notify/logging';
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { AmqpTransportModule } from './amqp-transport/amqp-transport.module';
 import { ChannelsModule } from './channels/channels.module';
@@ -6,6 +7,8 @@ import { MetricsModule } from './metrics/metrics.module';
 import type { IngestConfig } from './config/ingest.config';
 import { HealthModule } from './health/health.module';
 import { ApiKeyMiddleware } from './http/api-key.middleware';
+import { CorrelationMiddleware } from './http/correlation.middleware';
+import { requestLoggingModule } from './http/request-logging';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { AmqpModule } from './infrastructure/amqp.module';
 import { DatabaseModule } from './infrastructure/database.module';
@@ -18,6 +21,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       imports: [
+        requestLoggingModule(new JsonLogger('ingest', { node: config.nodeId })),
         ConfigModule.forRoot(config),
         DatabaseModule,
         MetricsModule,
@@ -32,7 +36,8 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    // Order matters: authenticate before reading a body.
-    consumer.apply(ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('v1/*path');
+    // Order matters: the correlation id first (every later line carries it), authenticate before
+    // reading a body.
+    consumer.apply(CorrelationMiddleware, ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('v1/*path');
   }
 }

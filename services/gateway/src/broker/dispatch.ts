@@ -10,6 +10,9 @@ import type { GatewayMetrics } from '../metrics/gateway-metrics';
 
 /** Messages from the node queue into the core: notifications, channel messages, read state. */
 export class BrokerDispatch {
+  /** Read once: the level does not change while the process runs, and this is the hot path. */
+  private readonly debug: boolean;
+
   constructor(
     private readonly registry: SessionRegistry,
     private readonly delivery: UserDelivery,
@@ -17,11 +20,14 @@ export class BrokerDispatch {
     private readonly inbox: Inbox,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
-  ) {}
+  ) {
+    this.debug = log.debugEnabled;
+  }
 
   message(message: ConsumeMessage): void {
     const receivedAt = stampNow();
     const headers = message.properties.headers ?? {};
+    if (this.debug) this.logReceived(message.properties.type as string, headers);
     if (message.properties.type === DeliveryKind.ChannelMessage) {
       const published = this.fanout.live(
         String(headers[DeliveryHeader.channel]),
@@ -44,10 +50,24 @@ export class BrokerDispatch {
       }
       case DeliveryKind.Read: {
         const change = parseReadChange(message.content);
-        if (!change) return this.log.warn('read broadcast dropped: body is not a read change');
+        if (!change)
+          return this.log.warn('read broadcast dropped: body is not a read change', {
+            correlationId: headers[DeliveryHeader.correlationId],
+          });
         return this.inbox.deliverRead(first, Number(headers[DeliveryHeader.readVersion]), change);
       }
     }
+  }
+
+  private logReceived(kind: string, headers: Record<string, unknown>): void {
+    this.log.debug('delivery received', {
+      kind,
+      userId: headers[DeliveryHeader.userId],
+      seq: headers[DeliveryHeader.seq],
+      channel: headers[DeliveryHeader.channel],
+      offset: headers[DeliveryHeader.offset],
+      correlationId: headers[DeliveryHeader.correlationId],
+    });
   }
 
   /** Stages of a live event just written; returns when it was written. */
