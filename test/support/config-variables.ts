@@ -45,6 +45,9 @@ export const KNOWN_CONFIG_VARIABLES = [
   'NOTIFY_MAX_FRAMES_PER_SECOND',
   'NOTIFY_MAX_CONNECTIONS_PER_USER',
   'NOTIFY_NODE_TTL_MS',
+  // The notify command (services/cli); it also reads the database, broker and retention variables above
+  'NOTIFY_INGEST_URL',
+  'NOTIFY_API_KEY',
 ] as const;
 
 export type ConfigVariable = (typeof KNOWN_CONFIG_VARIABLES)[number];
