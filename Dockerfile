@@ -15,7 +15,19 @@ RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no
 # Everything, not just services/ and libs/: unit specs live beside the code and import test/support,
 # and the build compiles them too. .dockerignore keeps the context small.
 COPY . .
-RUN npm run build
+# The demo page too (esbuild is a dev dependency): the demo stage below serves it.
+RUN npm run build && node demo/build.mjs
+
+# The demo page's server (DEMO ONLY: it signs tokens with the secret it is given), for
+# `docker compose up`. Not the last stage, so `docker build .` still builds the production image.
+FROM ${NODE_IMAGE} AS demo
+WORKDIR /app
+COPY --from=build /app/demo/dist ./demo/dist
+COPY --from=build /app/scripts/demo-server.mjs ./scripts/demo-server.mjs
+ENV DEMO_NO_BUILD=1 DEMO_HOST=0.0.0.0
+USER node
+EXPOSE 8001
+CMD ["node", "scripts/demo-server.mjs"]
 
 FROM ${NODE_IMAGE} AS production
 ENV NODE_ENV=production

@@ -81,6 +81,12 @@ const SERVICES = {
     ],
     allowed: [],
   },
+  // The operator's `notify` command: argument parsing, output and connections (kit) under the
+  // commands, each command a file of its own that reaches the services only through kit and libs.
+  'services/cli/src': {
+    layers: [['kit'], ['commands'], ['main.ts']],
+    allowed: [],
+  },
 };
 
 // ---------------------------------------------------------------------------------------------------

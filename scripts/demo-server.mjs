@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The demo page's server (DEMO ONLY, never in production): serves demo/dist, signs JWTs for demo
 // users with the dev secret (HS256), and forwards the page's "send" forms to ingest with the producer
-// API key, which stays here: the page never sees it. Listens on 127.0.0.1 only.
+// API key, which stays here: the page never sees it. Listens on 127.0.0.1 unless DEMO_HOST says otherwise.
 //
 // Environment (defaults match `npm start`):
-//   DEMO_PORT 8000 · DEMO_WS_URL ws://127.0.0.1:8090/v1/ws · DEMO_INGEST_URL http://127.0.0.1:3000
+//   DEMO_PORT 8000 · DEMO_HOST 127.0.0.1 (0.0.0.0 in its container, published on loopback by compose)
+//   DEMO_WS_URL ws://127.0.0.1:8090/v1/ws · DEMO_INGEST_URL http://127.0.0.1:3000
 //   NOTIFY_JWT_SECRET (dev secret) · NOTIFY_API_KEYS (first key used) · DEMO_USER alice
+//   (an empty variable counts as unset, as compose passes `${VAR:-}`)
 //   DEMO_TOKEN_TTL_SECONDS 900 · DEMO_NO_BUILD=1 to serve demo/dist as it is
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -19,17 +21,19 @@ const TOPIC = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
 const TICKER_CHANNEL = 'public.ticker';
 const BODY_LIMIT = 16 * 1024;
 
+const env = (name) => process.env[name] || undefined;
 const config = {
-  port: Number(process.env.DEMO_PORT ?? 8000),
-  wsUrl: process.env.DEMO_WS_URL ?? 'ws://127.0.0.1:8090/v1/ws',
-  ingestUrl: (process.env.DEMO_INGEST_URL ?? 'http://127.0.0.1:3000').replace(/\/$/, ''),
-  jwtSecret: process.env.NOTIFY_JWT_SECRET ?? 'dev-only-jwt-secret-change-me-in-production',
-  apiKey: (process.env.NOTIFY_API_KEYS ?? 'dev-producer-key').split(',')[0].trim(),
-  defaultUser: process.env.DEMO_USER ?? 'alice',
-  tokenTtlSeconds: Number(process.env.DEMO_TOKEN_TTL_SECONDS ?? 900),
+  port: Number(env('DEMO_PORT') ?? 8000),
+  host: env('DEMO_HOST') ?? '127.0.0.1',
+  wsUrl: env('DEMO_WS_URL') ?? 'ws://127.0.0.1:8090/v1/ws',
+  ingestUrl: (env('DEMO_INGEST_URL') ?? 'http://127.0.0.1:3000').replace(/\/$/, ''),
+  jwtSecret: env('NOTIFY_JWT_SECRET') ?? 'dev-only-jwt-secret-change-me-in-production',
+  apiKey: (env('NOTIFY_API_KEYS') ?? 'dev-producer-key').split(',')[0].trim(),
+  defaultUser: env('DEMO_USER') ?? 'alice',
+  tokenTtlSeconds: Number(env('DEMO_TOKEN_TTL_SECONDS') ?? 900),
 };
 
-if (!process.env.DEMO_NO_BUILD) {
+if (!env('DEMO_NO_BUILD')) {
   const { buildDemo } = await import(join(root, 'demo', 'build.mjs'));
   await buildDemo();
 }
@@ -208,7 +212,7 @@ const server = createServer((req, res) => {
   });
 });
 
-server.listen(config.port, '127.0.0.1', () => {
+server.listen(config.port, config.host, () => {
   console.log(
     `demo: http://127.0.0.1:${config.port}/ (user ${config.defaultUser}; ?user=<id> for another) → ${config.wsUrl}; DEMO ONLY: tokens signed with the dev secret`,
   );

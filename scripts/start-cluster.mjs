@@ -105,6 +105,10 @@ function shutdown(code = 0) {
 }
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
+// Under `npm start`, a SIGTERM sent to npm ends the shell npm runs this in, and never reaches here:
+// once this process is orphaned (its parent changed), stop as on SIGTERM instead of living on.
+const parentPid = process.ppid;
+setInterval(() => process.ppid !== parentPid && shutdown(0), 500).unref();
 
 start('ingest', 'dist/services/ingest/src/main.js', {
   NOTIFY_INGEST_PORT: ports.ingest,

@@ -16,11 +16,13 @@ import {
 import {
   COMPOSE_VARIABLE,
   composeApps,
+  composeBuildTarget,
   composeCommand,
   composeEnv,
   composePorts,
   composeService,
   composeServices,
+  imageStages,
 } from './docker-files';
 import {
   checkFrontendBind,
@@ -249,5 +251,51 @@ describe('docker-compose.yml', () => {
       'certificates and keys in the mounted folder must never be committed',
     );
     assert.match(read('deploy/haproxy/haproxy.cfg'), /\/usr\/local\/etc\/haproxy\/certs\//);
+  });
+  it('`docker compose up` brings the demo too: built from the Dockerfile demo stage, pointed at HAProxy and ingest, on loopback', () => {
+    const demo = composeService('demo');
+    const target = composeBuildTarget(demo);
+    assert.equal(target, 'demo');
+    const stages = imageStages().map((s) => s.name);
+    assert.ok(stages.includes(target), `the Dockerfile has a ${target} stage`);
+    assert.notEqual(
+      stages.at(-1),
+      target,
+      'the demo stage is not the last: `docker build .` makes the services image',
+    );
+    assert.equal(composeCommand('demo').join(' '), 'node scripts/demo-server.mjs');
+    assert.equal(serviceOf(composeCommand('demo')), undefined, 'the demo runs neither service');
+
+    const env = composeEnv(demo, 'demo');
+    const server = read('scripts/demo-server.mjs');
+    for (const name of Object.keys(env)) {
+      assert.ok(server.includes(`'${name}'`), `demo-server.mjs reads ${name}`);
+    }
+    const [published] = composePorts(demo, 'demo');
+    assert.ok(published);
+    assert.equal(published.hostIp, '127.0.0.1', 'it holds the JWT secret: loopback only, always');
+    assert.equal(String(published.target), env.DEMO_PORT);
+    // The browser opens HAProxy's published port; the demo server reaches ingest on the compose network.
+    const lbPorts = composePorts(composeService('haproxy'), 'haproxy').map((p) => p.published);
+    const wsPort = Number(/^ws:\/\/127\.0\.0\.1:(\d+)\/v1\/ws$/.exec(env.DEMO_WS_URL ?? '')?.[1]);
+    assert.ok(lbPorts.includes(wsPort), `DEMO_WS_URL ${env.DEMO_WS_URL} is a port HAProxy publishes`);
+    const ingestPort = Number(CONFIG_DEFAULTS.NOTIFY_INGEST_PORT);
+    assert.equal(env.DEMO_INGEST_URL, `http://${composeApps('ingest')[0]}:${ingestPort}`);
+    for (const secret of ['NOTIFY_JWT_SECRET', 'NOTIFY_API_KEYS']) {
+      assert.equal(env[secret], `\${${secret}:-}`, `the demo uses the services' ${secret}`);
+    }
+    const waits = obj(demo.depends_on, 'demo depends_on');
+    assert.deepEqual(obj(waits.ingest, 'ingest').condition, 'service_healthy');
+    // The stage serves what the build stage built, without building at start.
+    const stage = imageStages().find((s) => s.name === target);
+    const text = (stage?.instructions ?? []).map((i) => `${i.keyword} ${i.args}`).join('\n');
+    assert.match(text, /COPY --from=build \/app\/demo\/dist/);
+    assert.match(text, /DEMO_NO_BUILD=1/);
+    assert.match(text, /DEMO_HOST=0\.0\.0\.0/);
+    assert.match(
+      (imageStages()[0]?.instructions ?? []).map((i) => i.args).join('\n'),
+      /node demo\/build\.mjs/,
+      'the build stage builds the demo page',
+    );
   });
 });

@@ -81,6 +81,27 @@ describe('configuration variables', () => {
     }
   });
 
+  it('docs/configuration.md documents every variable, and only variables something reads', () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'configuration.md'), 'utf8');
+    const documented = new Set([...doc.matchAll(/^\| `(\w+)`/gm)].map((m) => m[1] ?? ''));
+    for (const name of KNOWN_CONFIG_VARIABLES.filter((n) => n !== 'NODE_ENV')) {
+      assert.ok(documented.has(name), `${name} has no row in docs/configuration.md`);
+    }
+    // Rows for launchers (npm start, compose) name their own variables: those the scripts read.
+    const launchers = ['scripts/start-cluster.mjs', 'docker-compose.yml']
+      .map((f) => readFileSync(join(ROOT, f), 'utf8'))
+      .join('\n');
+    for (const name of documented) {
+      assert.ok(
+        isKnownConfigVariable(name) ||
+          launchers.includes(name) ||
+          // start-cluster.mjs builds NOTIFY_START_<PROCESS>_PORT from the process's name
+          (name.startsWith('NOTIFY_START_') && launchers.includes('`NOTIFY_START_${name}_PORT`')),
+        `docs/configuration.md documents ${name}, which nothing reads`,
+      );
+    }
+  });
+
   it('every container env entry is a string value or a reference to something that exists', () => {
     let checked = 0;
     for (const d of ofKind('Deployment')) {

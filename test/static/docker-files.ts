@@ -115,12 +115,21 @@ export const dockerignore = lazy(() =>
     .filter((l) => l !== '' && !l.startsWith('#')),
 );
 
-export function imageCommand(): string[] {
-  const cmd = finalStage()
-    ?.instructions.filter((i) => i.keyword === 'CMD')
-    .at(-1);
-  assert.ok(cmd, 'the final Dockerfile stage should have a CMD');
+/** The CMD of the image `docker build` makes: the final stage, or the `target` stage. */
+export function imageCommand(target?: string): string[] {
+  const stage = target === undefined ? finalStage() : imageStages().find((s) => s.name === target);
+  assert.ok(stage, `the Dockerfile has no stage ${target ?? ''}`);
+  const cmd = stage.instructions.filter((i) => i.keyword === 'CMD').at(-1);
+  assert.ok(cmd, `the Dockerfile stage ${stage.name ?? '(final)'} should have a CMD`);
   return jsonForm(cmd);
+}
+
+/** The Dockerfile stage a compose service builds (`build.target`), when it names one. */
+export function composeBuildTarget(service: Obj): string | undefined {
+  const build = service.build;
+  return typeof build === 'object' && build !== null && 'target' in build
+    ? String((build as Obj).target)
+    : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -183,7 +192,9 @@ export function composePorts(service: Obj, what: string): PublishedPort[] {
 
 export function composeCommand(name: string): string[] {
   const service = composeService(name);
-  if (service.command === undefined) return service.build === undefined ? [] : imageCommand();
+  if (service.command === undefined) {
+    return service.build === undefined ? [] : imageCommand(composeBuildTarget(service));
+  }
   if (typeof service.command === 'string') return service.command.split(/\s+/);
   return stringList(service.command, `${name}.command`);
 }

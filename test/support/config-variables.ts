@@ -56,6 +56,9 @@ export const KNOWN_CONFIG_VARIABLES = [
   'NOTIFY_PUSHER_PONG_TIMEOUT_SECONDS',
   'NOTIFY_PUSHER_CLIENT_EVENTS_PER_S',
   'NOTIFY_PUSHER_MAX_CONNECTIONS_PER_APP',
+  // The notify command (services/cli); it also reads the database, broker and retention variables above
+  'NOTIFY_INGEST_URL',
+  'NOTIFY_API_KEY',
 ] as const;
 
 export type ConfigVariable = (typeof KNOWN_CONFIG_VARIABLES)[number];

@@ -28,6 +28,8 @@ export const DeliveryHeader = {
   committedAt: 'x-committed-at',
   /** ms since epoch when ingest handed the delivery to the broker. */
   publishedAt: 'x-published-at',
+  /** The producer's request or message id (ingest's logs): gateways log it with the message at debug. */
+  correlationId: 'x-correlation-id',
 } as const;
 
 /**

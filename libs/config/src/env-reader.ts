@@ -85,6 +85,16 @@ export class EnvReader {
     throw new ConfigError(name, `must be true or false (got "${value}")`);
   }
 
+  /** One of `values` (case-insensitive), or `fallback` when unset. */
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    const found = values.find((v) => v === value);
+    if (found === undefined)
+      throw new ConfigError(name, `must be one of ${values.join(', ')} (got "${value}")`);
+    return found;
+  }
+
   list(name: string, fallback: readonly string[]): string[] {
     const value = this.raw(name);
     if (value === undefined) return [...fallback];

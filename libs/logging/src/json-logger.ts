@@ -1,56 +1,54 @@
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+import type { Logger } from 'pino';
+import { currentCorrelationId } from './correlation';
+import { rootLogger } from './root-logger';
+import type { LogLevel } from './levels';
 
 export type LogFields = Record<string, unknown>;
 
 /**
- * Structured JSON logs, one object per line on stdout. Deliberately tiny: it is on the gateway's
- * process but never on its per-message path.
+ * Structured JSON logs, one object per line on stdout, through pino (root-logger.ts). The interface
+ * predates pino and stays: `log.info(msg, fields)`. A line written while a correlation id is current
+ * (ingest, correlation.ts) carries it as `correlationId`.
  */
 export class JsonLogger {
-  private readonly minRank: number;
+  private readonly pino: Logger;
 
-  constructor(
-    private readonly service: string,
-    private readonly base: LogFields = {},
-    private readonly level: LogLevel = (process.env.NOTIFY_LOG_LEVEL as LogLevel | undefined) ?? 'info',
-  ) {
-    this.minRank = LEVEL_RANK[level] ?? LEVEL_RANK.info;
+  /** `service` names the process in every line; a child (`parent` given) passes '' to keep its parent's. */
+  constructor(service: string, base: LogFields = {}, level?: LogLevel, parent: Logger = rootLogger()) {
+    const bindings = service === '' ? base : { service, ...base };
+    this.pino = parent.child(bindings, level === undefined ? undefined : { level });
   }
 
   child(fields: LogFields): JsonLogger {
-    return new JsonLogger(this.service, { ...this.base, ...fields }, this.level);
+    return new JsonLogger('', fields, undefined, this.pino);
+  }
+
+  /** The pino logger underneath, for libraries that take one (nestjs-pino in ingest). */
+  get pinoLogger(): Logger {
+    return this.pino;
+  }
+
+  /** For per-message lines on hot paths: build their fields only when they would be written. */
+  get debugEnabled(): boolean {
+    return this.pino.isLevelEnabled('debug');
   }
 
   debug(msg: string, fields?: LogFields): void {
-    this.write('debug', msg, fields);
+    if (this.pino.isLevelEnabled('debug')) this.pino.debug(withCorrelation(fields), msg);
   }
   info(msg: string, fields?: LogFields): void {
-    this.write('info', msg, fields);
+    this.pino.info(withCorrelation(fields), msg);
   }
   warn(msg: string, fields?: LogFields): void {
-    this.write('warn', msg, fields);
+    this.pino.warn(withCorrelation(fields), msg);
   }
   error(msg: string, fields?: LogFields): void {
-    this.write('error', msg, fields);
-  }
-
-  private write(level: LogLevel, msg: string, fields?: LogFields): void {
-    if (LEVEL_RANK[level] < this.minRank) return;
-    const line = {
-      time: new Date().toISOString(),
-      level,
-      service: this.service,
-      msg,
-      ...this.base,
-      ...fields,
-    };
-    process.stdout.write(`${JSON.stringify(line, errorReplacer)}\n`);
+    this.pino.error(withCorrelation(fields), msg);
   }
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
-  return value;
+function withCorrelation(fields: LogFields | undefined): LogFields {
+  const id = currentCorrelationId();
+  if (id === undefined || (fields !== undefined && 'correlationId' in fields)) return fields ?? {};
+  return { correlationId: id, ...fields };
 }

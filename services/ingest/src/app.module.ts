@@ -1,3 +1,4 @@
+import { JsonLogger } from '@notify/logging';
 import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { AmqpTransportModule } from './amqp-transport/amqp-transport.module';
 import { ChannelsModule } from './channels/channels.module';
@@ -7,6 +8,8 @@ import type { IngestConfig } from './config/ingest.config';
 import { HealthModule } from './health/health.module';
 import { InboxModule } from './inbox/inbox.module';
 import { ApiKeyMiddleware } from './http/api-key.middleware';
+import { CorrelationMiddleware } from './http/correlation.middleware';
+import { requestLoggingModule } from './http/request-logging';
 import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { AmqpModule } from './infrastructure/amqp.module';
 import { DatabaseModule } from './infrastructure/database.module';
@@ -20,6 +23,7 @@ export class AppModule implements NestModule {
     return {
       module: AppModule,
       imports: [
+        requestLoggingModule(new JsonLogger('ingest', { node: config.nodeId })),
         ConfigModule.forRoot(config),
         DatabaseModule,
         MetricsModule,
@@ -36,7 +40,8 @@ export class AppModule implements NestModule {
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    // Order matters: authenticate before reading a body.
-    consumer.apply(ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('v1/*path');
+    // Order matters: the correlation id first (every later line carries it), authenticate before
+    // reading a body.
+    consumer.apply(CorrelationMiddleware, ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('v1/*path');
   }
 }

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -7,6 +6,7 @@ import { coalesceAmqplibWrites, Topology } from '@notify/amqp';
 import { loadConfigOrExit, redact, type TlsFiles } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
 import { createDatabase, migrateToLatest } from '@notify/store';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { loadIngestConfig, type IngestConfig } from './config/ingest.config';
 import { PlainJsonDeserializer } from './amqp-transport/plain-json.deserializer';
@@ -44,8 +44,10 @@ async function bootstrap(): Promise<void> {
     bodyParser: false,
     // With TLS files the port serves only HTTPS: Nest creates a node:https server instead.
     ...(config.tls ? { httpsOptions: tlsOptions(config.tls) } : {}),
-    logger: new ConsoleLogger({ json: true, logLevels: ['log', 'warn', 'error', 'fatal'] }),
+    // Nest's own lines wait for nestjs-pino (request-logging.ts), so every line has one JSON shape.
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new HttpExceptionFilter());
   app.enableShutdownHooks();

@@ -21,6 +21,9 @@ export type DeliveryHandler = (routingKey: string, headers: Record<string, unkno
  * retractions and preferences.
  */
 export class BrokerDispatch {
+  /** Read once: the level does not change while the process runs, and this is the hot path. */
+  private readonly debug: boolean;
+
   constructor(
     private readonly registry: SessionRegistry,
     private readonly delivery: UserDelivery,
@@ -32,11 +35,14 @@ export class BrokerDispatch {
     private readonly log: JsonLogger,
     /** By AMQP `type`, for kinds not handled above. */
     private readonly otherKinds: ReadonlyMap<string, DeliveryHandler> = new Map(),
-  ) {}
+  ) {
+    this.debug = log.debugEnabled;
+  }
 
   message(message: ConsumeMessage): void {
     const receivedAt = stampNow();
     const headers = message.properties.headers ?? {};
+    if (this.debug) this.logReceived(message.properties.type as string, headers);
     if (message.properties.type === DeliveryKind.ChannelMessage) {
       const published = this.fanout.live(
         String(headers[DeliveryHeader.channel]),
@@ -61,7 +67,10 @@ export class BrokerDispatch {
       }
       case DeliveryKind.Read: {
         const change = parseReadChange(message.content);
-        if (!change) return this.log.warn('read broadcast dropped: body is not a read change');
+        if (!change)
+          return this.log.warn('read broadcast dropped: body is not a read change', {
+            correlationId: headers[DeliveryHeader.correlationId],
+          });
         return this.inbox.deliverRead(first, Number(headers[DeliveryHeader.readVersion]), change);
       }
       case DeliveryKind.Retracted: {
@@ -77,6 +86,17 @@ export class BrokerDispatch {
         return this.preferences.deliver(first, change);
       }
     }
+  }
+
+  private logReceived(kind: string, headers: Record<string, unknown>): void {
+    this.log.debug('delivery received', {
+      kind,
+      userId: headers[DeliveryHeader.userId],
+      seq: headers[DeliveryHeader.seq],
+      channel: headers[DeliveryHeader.channel],
+      offset: headers[DeliveryHeader.offset],
+      correlationId: headers[DeliveryHeader.correlationId],
+    });
   }
 
   /** Stages of a live event just written; returns when it was written. */

@@ -1,5 +1,6 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
 import { DEFAULT_MAX_EVENT_BYTES, parsePusherApps, type PusherApp } from '@notify/pusher';
+import { LOG_LEVELS } from '@notify/logging';
 
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-in-production';
 
@@ -86,6 +87,8 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
       'must be at least 32 characters (HS256 needs a 256-bit secret)',
     );
   }
+  // The logger reads it itself (it exists before any config); a typo must still stop the start.
+  env.oneOf('NOTIFY_LOG_LEVEL', LOG_LEVELS, 'info');
   return {
     port,
     nodeId: env.nodeId('NOTIFY_NODE_ID', port),

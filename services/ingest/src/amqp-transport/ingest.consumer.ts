@@ -1,7 +1,7 @@
 import { Controller, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { JsonLogger } from '@notify/logging';
+import { correlationIdFrom, JsonLogger, runWithCorrelation } from '@notify/logging';
 import { IngestConfig } from '../config/ingest.config';
 import { PublishChannelMessageUseCase } from '../channels/publish-channel-message.use-case';
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
@@ -32,10 +32,13 @@ export class IngestConsumer implements BeforeApplicationShutdown {
 
   @EventPattern(INGEST_PATTERN)
   handle(@Payload() body: unknown, @Ctx() context: RmqContext): Promise<void> {
-    const work = this.process(
-      body,
-      context.getMessage() as ConsumeMessage,
-      context.getChannelRef() as Channel,
+    const message = context.getMessage() as ConsumeMessage;
+    // The producer's correlation-id property, else its message-id (the idempotency key), else new.
+    const correlationId = correlationIdFrom(
+      message.properties.correlationId || message.properties.messageId || undefined,
+    );
+    const work = runWithCorrelation(correlationId, () =>
+      this.process(body, message, context.getChannelRef() as Channel),
     );
     this.inFlight.add(work);
     return work.finally(() => this.inFlight.delete(work));
@@ -63,6 +66,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       const step = nextStep(parsed, outcome, attempt, this.draining);
       switch (step.do) {
         case 'ack':
+          this.log.debug('message stored', { routingKey: message.fields.routingKey });
           return this.ack(channel, message);
         case 'leave':
           return;

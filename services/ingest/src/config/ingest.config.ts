@@ -1,6 +1,7 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
 import { MAX_RECIPIENTS } from '@notify/contracts';
 import { DEFAULT_MAX_EVENT_BYTES, parsePusherApps, PusherApps } from '@notify/pusher';
+import { LOG_LEVELS } from '@notify/logging';
 import type { ChannelHistoryWindow } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
@@ -57,6 +58,8 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
       `keys must be at least ${MIN_PRODUCTION_API_KEY_LENGTH} characters in production`,
     );
   }
+  // The logger reads it itself (it exists before any config); a typo must still stop the start.
+  env.oneOf('NOTIFY_LOG_LEVEL', LOG_LEVELS, 'info');
   return new IngestConfig(
     env.url('NOTIFY_AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     env.url('NOTIFY_DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/notify', ['postgres:', 'postgresql:']),

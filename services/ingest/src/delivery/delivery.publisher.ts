@@ -23,7 +23,7 @@ import {
   type StoredChannelMessage,
   type StoredNotification,
 } from '@notify/store';
-import { JsonLogger } from '@notify/logging';
+import { currentCorrelationId, JsonLogger } from '@notify/logging';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 
@@ -103,6 +103,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
           [DeliveryHeader.seq]: n.seq,
           [DeliveryHeader.acceptedAt]: stamps.acceptedAt,
           [DeliveryHeader.committedAt]: stamps.committedAt,
+          ...correlationHeader(),
         },
       })),
     );
@@ -119,6 +120,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
           [DeliveryHeader.offset]: m.offset,
           [DeliveryHeader.acceptedAt]: stamps.acceptedAt,
           [DeliveryHeader.committedAt]: stamps.committedAt,
+          ...correlationHeader(),
         },
       },
     ]);
@@ -186,4 +188,10 @@ export class DeliveryPublisher implements OnApplicationShutdown {
     }
     return messages.length - failed.length;
   }
+}
+
+/** The request's or message's correlation id (correlation.middleware.ts, ingest.consumer.ts), when set. */
+function correlationHeader(): Record<string, string> {
+  const id = currentCorrelationId();
+  return id === undefined ? {} : { [DeliveryHeader.correlationId]: id };
 }
