@@ -7,6 +7,8 @@ export enum DeliveryKind {
   Notification = 'notification',
   Read = 'read',
   ChannelMessage = 'message',
+  /** Between gateways, on a presence channel's key: one node's joins and leaves of one window. */
+  Presence = 'presence',
 }
 
 export const DeliveryHeader = {
@@ -14,6 +16,8 @@ export const DeliveryHeader = {
   seq: 'x-seq',
   channel: 'x-channel',
   offset: 'x-offset',
+  /** On `presence` messages: the publishing node's registration key (node id and incarnation). */
+  node: 'x-node',
   /** On `read` messages: the user's read-state version; gateways drop older ones. */
   readVersion: 'x-read-version',
   /** ms since epoch when ingest accepted the event: end-to-end latency is measured from it. */

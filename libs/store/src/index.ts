@@ -12,4 +12,5 @@ export * from './retention';
 export * from './channels.repository';
 export * from './batcher';
 export * from './user-connections.repository';
+export * from './presence.repository';
 export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';

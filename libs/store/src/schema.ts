@@ -55,6 +55,20 @@ export interface UserConnectionsTable {
   opened_at: Generated<Date>;
 }
 
+export interface PresenceNodesTable {
+  node_key: string;
+  node_id: string;
+  heartbeat_at: Generated<Date>;
+}
+
+export interface PresenceMembersTable {
+  channel: string;
+  user_id: string;
+  node_key: string;
+  info: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  connections: number;
+}
+
 export interface Database {
   user_streams: UserStreamsTable;
   notifications: NotificationsTable;
@@ -63,4 +77,6 @@ export interface Database {
   channel_streams: ChannelStreamsTable;
   gateway_nodes: GatewayNodesTable;
   user_connections: UserConnectionsTable;
+  presence_nodes: PresenceNodesTable;
+  presence_members: PresenceMembersTable;
 }

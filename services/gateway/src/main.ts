@@ -10,15 +10,18 @@ import {
   migrateToLatest,
   NotificationsRepository,
   pingDatabase,
+  PresenceRepository,
   UserConnectionsRepository,
 } from '@notify/store';
 import { BrokerBindings } from './broker/bindings';
 import { BrokerDispatch } from './broker/dispatch';
 import { NodeQueue } from './broker/node-queue';
+import { BrokerPresenceBus } from './broker/presence-bus';
 import { loadGatewayConfig } from './config/gateway.config';
 import { ChannelFanout } from './core/channels/channel-fanout';
 import { ChannelSubscriptions } from './core/channels/channel-subscriptions';
 import { Inbox } from './core/inbox/inbox';
+import { Presence, PRESENCE_FRAME_WINDOW_MS } from './core/presence/presence';
 import { ConnectionIds } from './core/sessions/connection-ids';
 import { SessionLifecycle } from './core/sessions/session-lifecycle';
 import { SessionRegistry } from './core/sessions/session-registry';
@@ -30,6 +33,7 @@ import { UserDelivery } from './core/user-stream/user-delivery';
 import { serveHttpRoutes } from './http/routes';
 import { GatewayMetrics } from './metrics/gateway-metrics';
 import { V1ChannelOutput } from './protocols/v1/channel-output';
+import { V1PresenceOutput } from './protocols/v1/presence-output';
 import { V1Protocol } from './protocols/v1/v1-protocol';
 import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
 import { loadNativeUws, NativeUwsUnavailableError, type UwsModule } from './runtime/native-uws';
@@ -96,7 +100,27 @@ async function main(): Promise<void> {
   const delivery = new UserDelivery(reads, metrics, log);
   const channelsRepository = new ChannelsRepository(db);
   const fanout = new ChannelFanout([new V1ChannelOutput(writer)], channelsRepository, bindings, metrics, log);
-  const channels = new ChannelSubscriptions(fanout, channelsRepository, config.maxSubscriptions, log);
+  // Presence: one output per protocol; the Pusher adapter adds its own.
+  const presence = new Presence(
+    [new V1PresenceOutput(writer)],
+    new PresenceRepository(db),
+    new BrokerPresenceBus(nodeQueue, log),
+    bindings,
+    {
+      nodeId: config.nodeId,
+      maxMembers: config.presenceMaxMembers,
+      ttlMs: config.presenceTtlMs,
+      frameWindowMs: PRESENCE_FRAME_WINDOW_MS,
+    },
+    log,
+  );
+  const channels = new ChannelSubscriptions(
+    fanout,
+    channelsRepository,
+    config.maxSubscriptions,
+    presence,
+    log,
+  );
   const inbox = new Inbox(new InboxRepository(db), bindings, registry, log);
   const lifecycle = new SessionLifecycle(
     config.nodeId,
@@ -109,6 +133,7 @@ async function main(): Promise<void> {
     delivery,
     channels,
     fanout,
+    presence,
     metrics,
     log,
   );
@@ -156,6 +181,7 @@ async function main(): Promise<void> {
 
   // Before listening: rows an earlier process with this node id left behind are gone first.
   await userConnections.start();
+  await presence.start();
   const port = await server.listen();
   log.info('listening', {
     port,
@@ -164,10 +190,13 @@ async function main(): Promise<void> {
     amqp: redact(config.amqpUrl),
     queue: nodeQueue.queueName,
   });
-  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, metrics, log);
+  const dispatch = new BrokerDispatch(registry, delivery, fanout, inbox, presence, metrics, log);
   await nodeQueue.start({
     onMessage: (message) => dispatch.message(message),
-    onResync: () => lifecycle.resyncAll(),
+    onResync: () => {
+      lifecycle.resyncAll();
+      presence.reconnected();
+    },
     // Each local user's key, held by the user's first socket (SessionLifecycle.opened).
     *heldKeys() {
       for (const userId of registry.userIds()) yield userRoutingKey(userId);
@@ -185,6 +214,7 @@ async function main(): Promise<void> {
     verifier.stop();
     await cursorWriter.close();
     await userConnections.stop().catch(() => undefined);
+    await presence.stop().catch(() => undefined);
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();
     log.info('stopped');

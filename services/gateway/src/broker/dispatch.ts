@@ -3,18 +3,21 @@ import { DeliveryHeader, DeliveryKind, stampNow } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
 import type { ChannelFanout } from '../core/channels/channel-fanout';
 import type { Inbox } from '../core/inbox/inbox';
+import type { Presence } from '../core/presence/presence';
 import type { ReadChange } from '../core/ports';
 import type { SessionRegistry } from '../core/sessions/session-registry';
 import type { UserDelivery } from '../core/user-stream/user-delivery';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
+import { parsePresenceMessage } from './presence-bus';
 
-/** Messages from the node queue into the core: notifications, channel messages, read state. */
+/** Messages from the node queue into the core: notifications, channel messages, read state, presence. */
 export class BrokerDispatch {
   constructor(
     private readonly registry: SessionRegistry,
     private readonly delivery: UserDelivery,
     private readonly fanout: ChannelFanout,
     private readonly inbox: Inbox,
+    private readonly presence: Presence,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
   ) {}
@@ -30,6 +33,12 @@ export class BrokerDispatch {
       );
       if (published) this.observeStages(headers, receivedAt, 'channel');
       return;
+    }
+    if (message.properties.type === DeliveryKind.Presence) {
+      const event = parsePresenceMessage(message.content);
+      if (!event) return this.log.warn('presence message dropped: body is not a presence event');
+      const channel = String(headers[DeliveryHeader.channel]);
+      return this.presence.event(channel, String(headers[DeliveryHeader.node]), event.joins, event.leaves);
     }
     const first = this.registry.firstOf(String(headers[DeliveryHeader.userId]));
     if (!first) return;

@@ -28,6 +28,7 @@ import type { Session } from '../../core/sessions/session';
 import type { Acks } from '../../core/user-stream/acks';
 import { channelGroup, encodeStoredMessage } from './channel-output';
 import { decodeClientFrame } from './decode';
+import { memberPayload, presenceGroup } from './presence-output';
 import { closeCodeFor, encodeError } from './refusals';
 import { authorizeUpgrade } from './upgrade-auth';
 
@@ -116,6 +117,7 @@ export class V1Protocol implements ProtocolAdapter {
   subscribed(s: Session, info: SubscribedInfo, ref?: string): void {
     const frame: SubscribedFrame = { type: 'subscribed', channel: info.channel, offset: info.offset };
     if (info.recovered !== undefined) frame.recovered = info.recovered;
+    if (info.members) frame.members = info.members.map(memberPayload);
     if (ref !== undefined) frame.ref = ref;
     this.wire.send(s, JSON.stringify(frame));
   }
@@ -136,6 +138,14 @@ export class V1Protocol implements ProtocolAdapter {
 
   leaveChannel(s: Session, channel: string): void {
     this.wire.leave(s, channelGroup(channel));
+  }
+
+  joinPresence(s: Session, channel: string): void {
+    this.wire.join(s, presenceGroup(channel));
+  }
+
+  leavePresence(s: Session, channel: string): void {
+    this.wire.leave(s, presenceGroup(channel));
   }
 
   refuse(s: Session, refusal: Refusal): void {
