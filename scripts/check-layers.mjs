@@ -65,14 +65,15 @@ const SERVICES = {
     },
   },
   // Ingest: metrics sits above infrastructure because the metrics module samples queue depth through
-  // the broker channel; the use cases (notifications, channels) publish through delivery.
+  // the broker channel; the use cases (notifications, channels) publish through delivery. presence
+  // only reads what the gateways recorded (infrastructure's database), so it sits with the use cases.
   'services/ingest/src': {
     layers: [
       ['config'],
       ['infrastructure'],
       ['metrics'],
       ['delivery'],
-      ['notifications', 'channels'],
+      ['notifications', 'channels', 'presence'],
       ['http', 'amqp-transport', 'health', 'retention'],
       ['app.module.ts', 'openapi.ts'],
       ['main.ts', 'openapi.cli.ts'],

@@ -15,3 +15,4 @@ export * from './jwks-server';
 export * from './upgrade-status';
 export * from './postgres-restart';
 export * from './fixtures';
+export * from './presence';

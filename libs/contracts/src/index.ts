@@ -4,3 +4,4 @@ export * from './validation';
 export * from './channel-message.dto';
 export * from './validation-plan';
 export * from './storable-json';
+export * from './presence.dto';

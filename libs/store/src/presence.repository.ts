@@ -31,6 +31,16 @@ export interface UserPresence {
   devices: string[];
 }
 
+/**
+ * How a gateway's presence heartbeat and the liveness check are timed from NOTIFY_PRESENCE_TTL_S.
+ * A node dead at t beat last after t − beat; it is stale at most `stale` later and found by the
+ * next check (every `beat`): gone everywhere by t + stale + beat = 0.8 TTL, plus a query. A live
+ * node may miss two beats before it is declared dead.
+ */
+export function presenceTimings(ttlMs: number): { beatMs: number; staleMs: number } {
+  return { beatMs: Math.max(50, Math.floor(ttlMs / 5)), staleMs: Math.floor((ttlMs * 3) / 5) };
+}
+
 const interval = (ms: number) => sql`make_interval(secs => ${ms / 1000}::float8)`;
 const infoOf = (info: unknown): PresenceInfo | undefined =>
   info === null || info === undefined ? undefined : (info as PresenceInfo);
@@ -68,9 +78,7 @@ export class PresenceRepository {
   async reap(staleMs: number): Promise<string[]> {
     const { rows } = await sql<{ node_key: string }>`
       WITH gone AS (DELETE FROM presence_nodes WHERE heartbeat_at <= now() - ${interval(staleMs)})
-      SELECT node_key FROM presence_nodes WHERE heartbeat_at > now() - ${interval(staleMs)}`.execute(
-      this.db,
-    );
+      SELECT node_key FROM presence_nodes WHERE heartbeat_at > now() - ${interval(staleMs)}`.execute(this.db);
     return rows.map((r) => r.node_key);
   }
 

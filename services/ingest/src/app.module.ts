@@ -10,6 +10,7 @@ import { JsonBodyMiddleware } from './http/json-body.middleware';
 import { AmqpModule } from './infrastructure/amqp.module';
 import { DatabaseModule } from './infrastructure/database.module';
 import { NotificationsModule } from './notifications/notifications.module';
+import { PresenceModule } from './presence/presence.module';
 import { RetentionModule } from './retention/retention.module';
 
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule implements NestModule {
         AmqpModule,
         NotificationsModule,
         ChannelsModule,
+        PresenceModule,
         AmqpTransportModule,
         HealthModule,
         RetentionModule,

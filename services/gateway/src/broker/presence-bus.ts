@@ -23,7 +23,12 @@ export class BrokerPresenceBus implements PresenceBus {
     return this.queue.connected;
   }
 
-  publish(channel: string, nodeKey: string, joins: readonly PresenceMember[], leaves: readonly string[]): void {
+  publish(
+    channel: string,
+    nodeKey: string,
+    joins: readonly PresenceMember[],
+    leaves: readonly string[],
+  ): void {
     const body = Buffer.from(JSON.stringify({ joins, leaves }));
     this.queue
       .publish(channelRoutingKey(channel), body, DeliveryKind.Presence, {
@@ -46,7 +51,11 @@ export function parsePresenceMessage(body: Buffer): PresenceMessage | null {
       if (typeof m !== 'object' || m === null) return null;
       const { userId, info } = m as { userId?: unknown; info?: unknown };
       if (typeof userId !== 'string') return null;
-      joins.push(typeof info === 'object' && info !== null ? { userId, info: info as PresenceMember['info'] } : { userId });
+      joins.push(
+        typeof info === 'object' && info !== null
+          ? { userId, info: info as PresenceMember['info'] }
+          : { userId },
+      );
     }
     return { joins, leaves: v.leaves };
   } catch {

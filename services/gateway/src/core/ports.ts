@@ -115,5 +115,10 @@ export interface PresenceOutput {
 export interface PresenceBus {
   /** Whether events can leave now; while not, the node stops its presence heartbeat. */
   readonly connected: boolean;
-  publish(channel: string, nodeKey: string, joins: readonly PresenceMember[], leaves: readonly string[]): void;
+  publish(
+    channel: string,
+    nodeKey: string,
+    joins: readonly PresenceMember[],
+    leaves: readonly string[],
+  ): void;
 }

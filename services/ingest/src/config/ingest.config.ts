@@ -1,6 +1,6 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
 import { MAX_RECIPIENTS } from '@notify/contracts';
-import type { ChannelHistoryWindow } from '@notify/store';
+import { presenceTimings, type ChannelHistoryWindow } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
 /** Keeps placeholders (REPLACE_ME) and guessable keys out of production. */
@@ -26,6 +26,12 @@ export class IngestConfig {
     readonly maxRecipients: number,
     /** Read notifications are deleted this many days after they were read; 0 keeps them. */
     readonly readRetentionDays: number,
+    /** Presence rows of a gateway registration older than this are not counted (NOTIFY_PRESENCE_TTL_S, as the gateways time it). */
+    readonly presenceStaleMs: number,
+    /** Most members a channel's presence answer lists (NOTIFY_PRESENCE_MAX_MEMBERS, the gateways' limit). */
+    readonly presenceMaxMembers: number,
+    /** Connections of a gateway whose heartbeat is older than this are not counted (NOTIFY_NODE_TTL_MS). */
+    readonly nodeTtlMs: number,
     /** Set: the port serves only HTTPS. */
     readonly tls?: TlsFiles,
   ) {}
@@ -60,6 +66,9 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     },
     env.int('NOTIFY_MAX_RECIPIENTS', MAX_RECIPIENTS, 1, MAX_RECIPIENTS),
     env.int('NOTIFY_READ_RETENTION_DAYS', 0, 0, 3650),
+    presenceTimings(env.int('NOTIFY_PRESENCE_TTL_S', 15, 1, 600) * 1000).staleMs,
+    env.int('NOTIFY_PRESENCE_MAX_MEMBERS', 10_000, 1, 1_000_000),
+    env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
     loadTlsFiles(env),
   );
 }

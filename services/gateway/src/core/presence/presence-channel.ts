@@ -146,7 +146,9 @@ export class PresenceChannel {
     const changes: PresenceChange[] = [];
     for (const [userId, p] of this.pending) {
       changes.push(
-        p.event === 'join' ? { event: 'join', member: member(userId, this.infoOf(userId)) } : { event: 'leave', userId },
+        p.event === 'join'
+          ? { event: 'join', member: member(userId, this.infoOf(userId)) }
+          : { event: 'leave', userId },
       );
     }
     this.pending.clear();
@@ -175,7 +177,12 @@ export class PresenceChannel {
     for (const userId of event.leaves) this.removeRemote(userId, event.nodeKey, announce);
   }
 
-  private addRemote(userId: string, nodeKey: string, info: PresenceInfo | undefined, announce: boolean): void {
+  private addRemote(
+    userId: string,
+    nodeKey: string,
+    info: PresenceInfo | undefined,
+    announce: boolean,
+  ): void {
     const was = this.isMember(userId);
     const before = was ? this.infoOf(userId) : undefined;
     this.setRemote(userId, nodeKey, info);

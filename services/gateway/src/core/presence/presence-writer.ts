@@ -195,7 +195,9 @@ export class PresenceWriter {
     for (const r of upserts) {
       const written = this.writtenOf(r.channel);
       if (!written.has(r.userId))
-        eventOf(r.channel).joins.push(r.info === undefined ? { userId: r.userId } : { userId: r.userId, info: r.info });
+        eventOf(r.channel).joins.push(
+          r.info === undefined ? { userId: r.userId } : { userId: r.userId, info: r.info },
+        );
       written.set(r.userId, r.connections);
     }
     for (const d of deletes) {

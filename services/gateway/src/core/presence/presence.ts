@@ -1,4 +1,5 @@
 import type { JsonLogger } from '@notify/logging';
+import { presenceTimings } from '@notify/store';
 import type { Bindings, PresenceBus, PresenceMember, PresenceOutput, Refusal } from '../ports';
 import type { Session } from '../sessions/session';
 import { PresenceChannel, type LocalMember } from './presence-channel';
@@ -18,13 +19,6 @@ export type PresenceJoin =
   | { ok: true; members: PresenceMember[] }
   /** No refusal: the join was withdrawn meanwhile (left, or the session closed). */
   | { ok: false; refusal?: Omit<Refusal, 'ref'> };
-
-/** How a node's heartbeat and the liveness check are timed from the TTL (architecture.md, "Presence"). */
-export function presenceTimings(ttlMs: number): { beatMs: number; staleMs: number } {
-  // A node dead at t beat last after t − beat; it is stale at most `stale` later and found by the
-  // next check (every `beat`): gone everywhere by t + stale + beat = 0.8 TTL, plus a query.
-  return { beatMs: Math.max(50, Math.floor(ttlMs / 5)), staleMs: Math.floor((ttlMs * 3) / 5) };
-}
 
 /**
  * Presence frames of a busy channel go out at most this often: a storm of joins costs each subscriber
@@ -103,7 +97,10 @@ export class Presence {
   async join(s: Session, channel: string, member: PresenceMember): Promise<PresenceJoin> {
     let joins = this.joined.get(s);
     if (joins?.has(channel))
-      return { ok: false, refusal: { kind: 'bad_request', message: `already in presence channel "${channel}"` } };
+      return {
+        ok: false,
+        refusal: { kind: 'bad_request', message: `already in presence channel "${channel}"` },
+      };
     if (!joins) this.joined.set(s, (joins = new Map()));
     const entry: Joined = { userId: member.userId, active: false };
     joins.set(channel, entry);
@@ -168,7 +165,8 @@ export class Presence {
       of: (channel: string, userId: string): LocalMember | undefined =>
         this.channels.get(channel)?.local.get(userId),
       all: function* (this: Presence): Generator<[string, string, LocalMember]> {
-        for (const ch of this.channels.values()) for (const [userId, m] of ch.local) yield [ch.name, userId, m];
+        for (const ch of this.channels.values())
+          for (const [userId, m] of ch.local) yield [ch.name, userId, m];
       }.bind(this),
     };
   }

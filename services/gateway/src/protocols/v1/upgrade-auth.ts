@@ -52,7 +52,8 @@ function checkRequest(req: UpgradeRequest, allowedOrigins: readonly string[]): R
 }
 
 function rejectToken(err: unknown): Rejection {
-  if (!(err instanceof TokenRejectedError)) return { ok: false, status: '401 Unauthorized', reason: 'token invalid' };
+  if (!(err instanceof TokenRejectedError))
+    return { ok: false, status: '401 Unauthorized', reason: 'token invalid' };
   const reason = err.shown ? `token ${err.problem}: ${err.message}` : `token ${err.problem}`;
   return { ok: false, status: '401 Unauthorized', reason };
 }
