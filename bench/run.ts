@@ -18,6 +18,7 @@ import { workload3Cluster } from './workloads/w3-cluster';
 import { workload4 } from './workloads/w4-storm';
 import { workload5 } from './workloads/w5-socketio';
 import { workload6 } from './workloads/w6-latency';
+import { workload7 } from './workloads/w7-presence';
 
 const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>> = {
   w1: workload1,
@@ -27,6 +28,7 @@ const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>>
   w5: workload5,
   w4: workload4,
   w6: workload6,
+  w7: workload7,
   w3c: workload3Cluster,
 };
 const W5_NEEDS = ['w1', 'w2', 'w3'];
@@ -41,6 +43,7 @@ const ESTIMATED_MS: Record<string, number> = {
   w3c: 180_000,
   w4: 40_000,
   w5: 90_000,
+  w7: 150_000,
 };
 const ESTIMATED_QUICK_MS: Record<string, number> = {
   w1: 20_000,

@@ -48,8 +48,11 @@ export interface SubscribedInfo {
   offset: number;
   /** Set when the subscriber gave a resume point: whether everything after it was still in history. */
   recovered?: boolean;
-  /** On presence channels: the members the subscriber starts from (core/presence/presence.ts). */
-  members?: PresenceMember[];
+  /**
+   * On presence channels: the members the subscriber starts from (core/presence/presence.ts, `join`):
+   * the announced list, shared between subscribers, and the subscriber's member when not in it.
+   */
+  members?: { announced: readonly PresenceMember[]; joiner: PresenceMember | null };
 }
 
 export interface HistoryPage {

@@ -63,7 +63,7 @@ export class ChannelSubscriptions {
           if (joined.refusal) s.protocol.refuse(s, { ...joined.refusal, ref });
           return;
         }
-        info.members = joined.members;
+        info.members = { announced: joined.members, joiner: joined.joiner };
         info.offset = node.stream.position;
       }
       let from: number | null = null;

@@ -41,6 +41,8 @@ export class PresenceChannel {
   /** Set while a snapshot is being read: other nodes' events wait here, in arrival order. */
   private buffered: PresenceEvent[] | null = [];
   private members = 0;
+  /** The announced list, shared by every joiner until the next announcement (a join reads it, O(1)). */
+  private announcedCache: readonly PresenceMember[] | null = null;
   /** Local (session, channel) joins holding the channel on this node, reserved ones included. */
   refs = 0;
   ready: Promise<void> = Promise.resolve();
@@ -124,6 +126,7 @@ export class PresenceChannel {
   loaded(rows: readonly PresenceSnapshotRow[], announce: boolean): void {
     const buffered = this.buffered ?? [];
     this.buffered = null;
+    this.announcedCache = null;
     const before = new Map<string, PresenceInfo | undefined>();
     if (announce) for (const userId of this.remote.keys()) before.set(userId, this.infoOf(userId));
     this.remote.clear();
@@ -152,14 +155,27 @@ export class PresenceChannel {
       );
     }
     this.pending.clear();
+    if (changes.length > 0) this.announcedCache = null;
     return changes;
   }
 
   /**
    * The members as announced so far: what a subscriber joining the channel's group now must be
-   * given, so that the pending changes, sent to the group next, apply to it exactly.
+   * given, so that the pending changes, sent to the group next, apply to it exactly. The pending
+   * changes are exactly where it differs from the current state, so it changes only when they are
+   * announced (or a load replaces the view): the list is built once per announcement, not per joiner.
    */
-  announcedMembers(): PresenceMember[] {
+  announcedMembers(): readonly PresenceMember[] {
+    return (this.announcedCache ??= Object.freeze(this.listAnnounced()));
+  }
+
+  /** Whether `userId` is in the announced list. */
+  isAnnounced(userId: string): boolean {
+    const p = this.pending.get(userId);
+    return p ? p.event === 'leave' : this.isMember(userId);
+  }
+
+  private listAnnounced(): PresenceMember[] {
     const out: PresenceMember[] = [];
     for (const [userId, m] of this.local) {
       if (this.pending.get(userId)?.event !== 'join') out.push(member(userId, m.info));

@@ -16,7 +16,11 @@ export interface PresenceOptions {
 }
 
 export type PresenceJoin =
-  | { ok: true; members: PresenceMember[] }
+  /**
+   * `members`: as announced so far, shared by every joiner until the next announcement (do not
+   * modify). `joiner`: the member just joined, when it is not among them (give it too).
+   */
+  | { ok: true; members: readonly PresenceMember[]; joiner: PresenceMember | null }
   /** No refusal: the join was withdrawn meanwhile (left, or the session closed). */
   | { ok: false; refusal?: Omit<Refusal, 'ref'> };
 
@@ -118,12 +122,15 @@ export class Presence {
       };
     }
     const members = ch.announcedMembers();
-    if (!members.some((m) => m.userId === member.userId))
-      members.push(member.info === undefined ? { userId: member.userId } : member);
+    const joiner = ch.isAnnounced(member.userId)
+      ? null
+      : member.info === undefined
+        ? { userId: member.userId }
+        : member;
     entry.active = true;
     ch.addLocal(member.userId, member.info);
     this.localChanged(ch, member.userId);
-    return { ok: true, members };
+    return { ok: true, members, joiner };
   }
 
   /** The session leaves the channel; returns whether it was in it. */
@@ -140,7 +147,7 @@ export class Presence {
   }
 
   /** A channel's members as announced on this node, or undefined when no local session is in it. */
-  members(channel: string): PresenceMember[] | undefined {
+  members(channel: string): readonly PresenceMember[] | undefined {
     const ch = this.channels.get(channel);
     return ch && !ch.loading ? ch.announcedMembers() : undefined;
   }

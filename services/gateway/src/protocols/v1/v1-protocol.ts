@@ -28,7 +28,7 @@ import type { Session } from '../../core/sessions/session';
 import type { Acks } from '../../core/user-stream/acks';
 import { channelGroup, encodeStoredMessage } from './channel-output';
 import { decodeClientFrame } from './decode';
-import { memberPayload, presenceGroup } from './presence-output';
+import { presenceGroup, subscribedWithMembers } from './presence-output';
 import { closeCodeFor, encodeError } from './refusals';
 import { authorizeUpgrade } from './upgrade-auth';
 
@@ -117,9 +117,8 @@ export class V1Protocol implements ProtocolAdapter {
   subscribed(s: Session, info: SubscribedInfo, ref?: string): void {
     const frame: SubscribedFrame = { type: 'subscribed', channel: info.channel, offset: info.offset };
     if (info.recovered !== undefined) frame.recovered = info.recovered;
-    if (info.members) frame.members = info.members.map(memberPayload);
     if (ref !== undefined) frame.ref = ref;
-    this.wire.send(s, JSON.stringify(frame));
+    this.wire.send(s, info.members ? subscribedWithMembers(frame, info.members) : JSON.stringify(frame));
   }
 
   unsubscribed(s: Session, channel: string, ref?: string): void {
