@@ -19,17 +19,26 @@ type Frame = {
   channel?: string;
   userId?: string;
   event?: string;
-  changes?: { userId: string }[];
+  changes?: { userId?: string; event?: string }[];
 };
 
-/** A raw client: frames are parsed and handed to `onFrame`; `request` sends and waits for a frame type. */
+/** How long any one answer may take before the workload fails (every wait is bounded). */
+const ANSWER_MS = 20_000;
+
+/**
+ * A raw client: frames are parsed and handed to `onFrame`; `request` sends and waits for a frame
+ * type, failing on an `error` frame, a close or a timeout.
+ */
 class Raw {
   onFrame: (f: Frame) => void = () => undefined;
-  private waiting: { type: string; resolve: () => void } | null = null;
-  private constructor(readonly ws: WebSocket) {
+  private waiting: { type: string; resolve: () => void; reject: (err: Error) => void } | null = null;
+  private constructor(
+    readonly ws: WebSocket,
+    readonly user: string,
+  ) {
     ws.on('message', (data) => {
       const f = JSON.parse(data.toString()) as Frame;
-      if (f.type === 'error') throw new Error(`w7: server error frame ${data.toString()}`);
+      if (f.type === 'error') return this.fail(new Error(`w7: ${user} got ${data.toString()}`));
       if (this.waiting?.type === f.type) {
         const w = this.waiting;
         this.waiting = null;
@@ -37,17 +46,32 @@ class Raw {
       }
       this.onFrame(f);
     });
+    ws.on('close', (code) => this.fail(new Error(`w7: ${user} closed (${code})`)));
+    ws.on('error', (err) => this.fail(err));
+  }
+  private fail(err: Error): void {
+    const w = this.waiting;
+    this.waiting = null;
+    w?.reject(err);
   }
   static async open(port: number, user: string): Promise<Raw> {
     const token = await signToken(user, { channels: ['presence.*', 'bench.*'] });
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/ws?device=bench&token=${token}`);
-    const c = new Raw(ws);
+    const c = new Raw(ws, user);
     await c.until('ready', () => undefined);
     return c;
   }
   until(type: string, send: () => void): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiting = { type, resolve };
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail(new Error(`w7: ${this.user}: no ${type} within ${ANSWER_MS} ms`)),
+        ANSWER_MS,
+      );
+      this.waiting = {
+        type,
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (err) => (clearTimeout(timer), reject(err)),
+      };
       send();
     });
   }
@@ -55,9 +79,17 @@ class Raw {
     return this.until(reply, () => this.ws.send(JSON.stringify(frame)));
   }
   close(): void {
+    this.ws.removeAllListeners('close');
     this.ws.close();
   }
 }
+
+/** Resolves with `p`, or fails after `ms`. */
+const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`w7: ${what} not within ${ms} ms`)), ms)),
+  ]);
 
 const quantile = (xs: number[], q: number): number => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -76,25 +108,30 @@ async function joinLatency(cluster: TestCluster): Promise<{ p50: number; p99: nu
   const joiner = await Raw.open(gatewayPort(cluster, 0), 'w7-joiner');
   const samples: number[] = [];
   try {
-    for (let i = 0; i < SAMPLES; i++) {
-      const seen = observers.map(
-        (o) =>
-          new Promise<number>((resolve) => {
-            o.onFrame = (f) => {
-              const users = f.type === 'presence' ? (f.changes?.map((c) => c.userId) ?? [f.userId]) : [];
-              if (f.channel === CHANNEL && users.includes('w7-joiner') && (f.event ?? 'join') !== 'leave')
-                resolve(now());
-            };
-          }),
+    /** Resolves when every observer has seen `event` of the joiner (any frame shape). */
+    const observed = (event: 'join' | 'leave'): Promise<number[]> =>
+      Promise.all(
+        observers.map(
+          (o) =>
+            new Promise<number>((resolve) => {
+              o.onFrame = (f) => {
+                if (f.type !== 'presence' || f.channel !== CHANNEL) return;
+                const changes = f.changes ?? [{ event: f.event, userId: f.userId }];
+                if (changes.some((c) => c.userId === 'w7-joiner' && c.event === event)) resolve(now());
+              };
+            }),
+        ),
       );
+    for (let i = 0; i < SAMPLES; i++) {
+      const joined = observed('join');
       const sentAt = now();
       joiner.ws.send(JSON.stringify({ type: 'subscribe', channel: CHANNEL }));
-      const arrived = await Promise.all(seen);
+      const arrived = await within(joined, ANSWER_MS, `join frame ${i} at both observers`);
       samples.push(Math.max(...arrived) - sentAt);
-      for (const o of observers) o.onFrame = () => undefined;
-      await joiner.until('unsubscribed', () =>
-        joiner.ws.send(JSON.stringify({ type: 'unsubscribe', channel: CHANNEL })),
-      );
+      // The leave must be announced before the next join: within one window the two would cancel.
+      const left = observed('leave');
+      await joiner.request({ type: 'unsubscribe', channel: CHANNEL }, 'unsubscribed');
+      await within(left, ANSWER_MS, `leave frame ${i} at both observers`);
       await new Promise((r) => setTimeout(r, GAP_MS));
     }
   } finally {
