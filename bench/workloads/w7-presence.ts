@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { signToken, type TestCluster } from '@notify/testing';
 import { ClientWorker } from '../lib/clients';
@@ -90,6 +91,38 @@ const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
     p,
     new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`w7: ${what} not within ${ms} ms`)), ms)),
   ]);
+
+/** CPU time (user + system) a process has used, ms, from /proc (Linux; 0 where unreadable). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU used by each process while `work` runs, as a share of one core. */
+async function cpuShares<T>(
+  pids: Record<string, number | undefined>,
+  work: () => Promise<T>,
+): Promise<{ result: T; shares: Record<string, number> }> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMs(pid)]));
+  const self = process.cpuUsage();
+  const started = now();
+  const result = await work();
+  const elapsed = now() - started;
+  const shares: Record<string, number> = {};
+  for (const [k, pid] of Object.entries(pids)) shares[k] = (cpuMs(pid) - before[k]) / elapsed;
+  const used = process.cpuUsage(self);
+  shares['orchestrator (churners)'] = (used.user + used.system) / 1000 / elapsed;
+  return { result, shares };
+}
+
+const formatShares = (shares: Record<string, number>): string =>
+  Object.entries(shares)
+    .map(([k, v]) => `${k} ${(v * 100).toFixed(0)} %`)
+    .join(', ');
 
 const quantile = (xs: number[], q: number): number => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -211,13 +244,20 @@ export async function workload7(ctx: RunContext): Promise<Figure[]> {
           `  w7 at ${members} members: join → frame on the other nodes p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms (floor ${floor.p50.toFixed(2)} ms)`,
         );
         const plain = await churn(cluster, PLAIN, seconds);
-        const presence = await churn(cluster, CHANNEL, seconds);
+        const pids = {
+          'gateway 0': cluster.gateways[0].child.pid,
+          'gateway 1': cluster.gateways[1].child.pid,
+          'gateway 2': cluster.gateways[2].child.pid,
+          'member clients': w.pid,
+        };
+        const { result: presence, shares } = await cpuShares(pids, () => churn(cluster, CHANNEL, seconds));
+        ctx.log(`  w7 churn CPU (share of one core): ${formatShares(shares)}`);
         ctx.log(
           `  w7 at ${members} members: ${Math.round(presence)} joins+leaves/s (plain channel ${Math.round(plain)}/s)`,
         );
         figures.push(
           latencyFigure(members, latency, floor.p50),
-          churnFigure(members, presence, plain, seconds),
+          churnFigure(members, presence, plain, seconds, shares),
         );
       } finally {
         await w.stop();
@@ -252,7 +292,13 @@ function latencyFigure(members: number, l: { p50: number; p99: number; max: numb
   };
 }
 
-function churnFigure(members: number, presence: number, plain: number, seconds: number): Figure {
+function churnFigure(
+  members: number,
+  presence: number,
+  plain: number,
+  seconds: number,
+  shares: Record<string, number>,
+): Figure {
   return {
     id: `w7-churn-${members}`,
     workload: 'W7 presence',
@@ -265,8 +311,9 @@ function churnFigure(members: number, presence: number, plain: number, seconds: 
     ratio: presence / plain,
     notes: [
       `${CHURNERS} clients on gateway 0, each subscribing and unsubscribing in a loop for ${seconds} s (each waits for its answer); every subscribe is a join and every unsubscribe a leave, group-committed to PostgreSQL and published to the two other nodes, which send frames to the ${members.toLocaleString('en-US')} members.`,
+      `CPU during the presence loop, as a share of one core: ${formatShares(shares)}.`,
       SHARED,
     ],
-    raw: { members, presence, plain, seconds },
+    raw: { members, presence, plain, seconds, shares },
   };
 }

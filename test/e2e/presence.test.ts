@@ -223,6 +223,19 @@ describe(
       await Promise.all([c.close(), tab.c.close(), ...members.map((m) => m.c.close())]);
     });
 
+    it('answers the presence API with the usual errors: 400 naming the field, 401 without a key', async () => {
+      const notPresence = await api('/v1/channels/news/presence');
+      assert.equal(notPresence.status, 400);
+      assert.deepEqual(notPresence.body.errors, [
+        { field: 'channel', messages: ['channel must be a presence channel (presence.…)'] },
+      ]);
+      const badUser = await api('/v1/users/a%20b/presence');
+      assert.equal(badUser.status, 400);
+      assert.equal((badUser.body.errors as { field: string }[])[0].field, 'userId');
+      const anonymous = await fetch(`${cluster.ingestUrl}/v1/users/alice/presence`);
+      assert.equal(anonymous.status, 401);
+    });
+
     it('refuses a token whose info is too big, saying why', async () => {
       await assert.rejects(
         TestClient.connect(cluster.wsUrl(0, 'device=d1'), {
