@@ -44,10 +44,13 @@ describe('presence of a node cut off from the broker', () => {
     for (;;) {
       const consumers = (await (await management('GET', `/consumers/${vhost()}`)).json()) as {
         queue: { name: string };
-        channel_details: { connection_name: string };
+        channel_details: { connection_name?: string } | [];
       }[];
       const mine = consumers.find((c) => c.queue.name.startsWith(`notify.gateway.${nodeId}.`));
-      if (mine) return mine.channel_details.connection_name;
+      // Listed before its channel details (then `[]`): wait for the connection's name.
+      const name =
+        mine && !Array.isArray(mine.channel_details) ? mine.channel_details.connection_name : undefined;
+      if (name) return name;
       if (Date.now() > deadline) assert.fail(`no consumer of ${nodeId}'s queue`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -65,7 +68,9 @@ describe('presence of a node cut off from the broker', () => {
     await watcher.view.has(['cut-off', 'watcher']);
     // The node's broker connection closes and cannot come back while the vhost refuses the user.
     await management('DELETE', `/permissions/${vhost()}/guest`);
-    await management('DELETE', `/connections/${encodeURIComponent(await connectionOf(cluster.nodeId(1)))}`);
+    const name = await connectionOf(cluster.nodeId(1));
+    const closed = await management('DELETE', `/connections/${encodeURIComponent(name)}`);
+    assert.equal(closed.status, 204, `closing ${name}`);
     const cutAt = Date.now();
     await watcher.view.has(['watcher'], 5000);
     const took = watcher.view.lastChangeAt.get('cut-off')! - cutAt;

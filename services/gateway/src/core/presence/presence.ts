@@ -51,7 +51,8 @@ interface Joined {
 export class Presence {
   private readonly channels = new Map<string, PresenceChannel>();
   private readonly joined = new Map<Session, Map<string, Joined>>();
-  private readonly frameTimers = new Map<string, NodeJS.Timeout>();
+  /** Per channel with frames due: how to cancel the send (a timer, or an immediate for a quiet channel). */
+  private readonly frameTimers = new Map<string, () => void>();
   private readonly lastFrames = new Map<string, number>();
   /** When each other node key was first seen here: the liveness check only drops keys seen before it asked. */
   private readonly firstSeen = new Map<string, number>();
@@ -207,8 +208,7 @@ export class Presence {
 
   private drop(ch: PresenceChannel): void {
     this.channels.delete(ch.name);
-    const timer = this.frameTimers.get(ch.name);
-    if (timer) clearTimeout(timer);
+    this.frameTimers.get(ch.name)?.();
     this.frameTimers.delete(ch.name);
     this.lastFrames.delete(ch.name);
     this.bindings.releaseChannel(ch.name);
@@ -285,7 +285,7 @@ export class Presence {
     this.framesDue(ch);
   }
 
-  /** The first change after a quiet window goes out at once (next timer tick), later ones once per window. */
+  /** The first change after a quiet window goes out at the end of this turn, later ones once per window. */
   private framesDue(ch: PresenceChannel): void {
     if (!ch.hasPending || this.frameTimers.has(ch.name)) return;
     const wait = (this.lastFrames.get(ch.name) ?? 0) + this.options.frameWindowMs - Date.now();
@@ -297,6 +297,12 @@ export class Presence {
       this.lastFrames.set(ch.name, Date.now());
       for (const output of this.outputs) output.changed(ch.name, changes);
     };
-    this.frameTimers.set(ch.name, setTimeout(send, Math.max(0, wait)));
+    if (wait <= 0) {
+      const immediate = setImmediate(send);
+      this.frameTimers.set(ch.name, () => clearImmediate(immediate));
+    } else {
+      const timer = setTimeout(send, wait);
+      this.frameTimers.set(ch.name, () => clearTimeout(timer));
+    }
   }
 }
