@@ -323,7 +323,12 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
     ) as unknown;
     assert.deepEqual(served, committed, 'docs/openapi.json is stale: run npm run openapi');
     const paths = Object.keys((served as { paths: Record<string, unknown> }).paths);
-    assert.deepEqual(paths.sort(), ['/v1/channels/{channel}/messages', '/v1/notifications']);
+    assert.deepEqual(paths.sort(), [
+      '/v1/channels/{channel}/messages',
+      '/v1/channels/{channel}/presence',
+      '/v1/notifications',
+      '/v1/users/{userId}/presence',
+    ]);
   });
 
   it('runs the native uWebSockets.js build', () => {
