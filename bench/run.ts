@@ -19,6 +19,7 @@ import { workload4 } from './workloads/w4-storm';
 import { workload5 } from './workloads/w5-socketio';
 import { workload6 } from './workloads/w6-latency';
 import { workload7 } from './workloads/w7-pusher';
+import { workload8 } from './workloads/w8-presence';
 
 const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>> = {
   w1: workload1,
@@ -29,6 +30,7 @@ const WORKLOADS: Record<string, (ctx: RunContext) => Promise<Figure | Figure[]>>
   w4: workload4,
   w6: workload6,
   w7: workload7,
+  w8: workload8,
   w3c: workload3Cluster,
 };
 const W5_NEEDS = ['w1', 'w2', 'w3'];
@@ -44,6 +46,7 @@ const ESTIMATED_MS: Record<string, number> = {
   w4: 40_000,
   w5: 90_000,
   w7: 60_000,
+  w8: 150_000,
 };
 const ESTIMATED_QUICK_MS: Record<string, number> = {
   w1: 20_000,

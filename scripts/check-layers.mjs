@@ -65,14 +65,15 @@ const SERVICES = {
     },
   },
   // Ingest: metrics sits above infrastructure because the metrics module samples queue depth through
-  // the broker channel; the use cases (notifications, channels, inbox) publish through delivery.
+  // the broker channel; the use cases (notifications, channels, inbox) publish through delivery. presence
+  // only reads what the gateways recorded (infrastructure's database), so it sits with the use cases.
   'services/ingest/src': {
     layers: [
       ['config'],
       ['infrastructure'],
       ['metrics'],
       ['delivery'],
-      ['notifications', 'channels', 'inbox'],
+      ['notifications', 'channels', 'inbox', 'presence'],
       ['http', 'amqp-transport', 'health', 'retention'],
       // The Pusher HTTP API: an adapter over the channels use case, like the /v1 controllers.
       ['pusher'],

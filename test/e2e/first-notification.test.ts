@@ -331,10 +331,12 @@ describe('first notification end to end (HTTP/AMQP → ingest → PostgreSQL →
       '/apps/{appId}/events',
       '/apps/{appId}/users/{userId}/terminate_connections',
       '/v1/channels/{channel}/messages',
+      '/v1/channels/{channel}/presence',
       '/v1/notifications',
       '/v1/notifications/{id}',
       '/v1/users/{userId}/notifications',
       '/v1/users/{userId}/preferences',
+      '/v1/users/{userId}/presence',
       '/v1/users/{userId}/read',
     ]);
   });

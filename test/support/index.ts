@@ -17,3 +17,4 @@ export * from './postgres-restart';
 export * from './fixtures';
 export * from './pusher';
 export * from './pusher-http';
+export * from './presence';

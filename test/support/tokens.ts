@@ -5,9 +5,12 @@ export const TEST_API_KEY = 'test-producer-key';
 
 export async function signToken(
   userId: string,
-  options: { secret?: string; expiresInSeconds?: number; channels?: string[] } = {},
+  options: { secret?: string; expiresInSeconds?: number; channels?: string[]; info?: unknown } = {},
 ): Promise<string> {
-  const jwt = new SignJWT(options.channels ? { channels: options.channels } : {})
+  const claims: Record<string, unknown> = {};
+  if (options.channels) claims.channels = options.channels;
+  if (options.info !== undefined) claims.info = options.info;
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuedAt()

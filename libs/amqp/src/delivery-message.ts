@@ -11,6 +11,8 @@ export enum DeliveryKind {
   Retracted = 'retracted',
   /** Body: the `preferences` frame (with its `version`). */
   Preferences = 'preferences',
+  /** Between gateways, on a presence channel's key: one node's joins and leaves of one window. */
+  Presence = 'presence',
 }
 
 export const DeliveryHeader = {
@@ -18,6 +20,8 @@ export const DeliveryHeader = {
   seq: 'x-seq',
   channel: 'x-channel',
   offset: 'x-offset',
+  /** On `presence` messages: the publishing node's registration key (node id and incarnation). */
+  node: 'x-node',
   /** On `read` messages: the user's read-state version; gateways drop older ones. */
   readVersion: 'x-read-version',
   /** The gateway node that published a change and already told its own sockets (they skip it). */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkClaims, type ClaimRules } from './claims';
+import { checkClaims, MAX_INFO_BYTES, type ClaimRules } from './claims';
 import { TokenRejectedError } from './token-rejected.error';
 
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -49,5 +49,28 @@ describe('claim rules', () => {
     for (const sub of ['', 'a b', 'user.*', 'u#1', 'x'.repeat(129), 42]) refused({ ...base(), sub }, open);
     refused({ ...base(), channels: 'news' }, open);
     refused({ ...base(), channels: [1] }, open);
+  });
+});
+
+describe('the info claim', () => {
+  it('carries a JSON object of at most MAX_INFO_BYTES as JSON, and nothing when absent', () => {
+    assert.equal(checkClaims(base(), open).info, undefined);
+    assert.deepEqual(checkClaims({ ...base(), info: { name: 'Ada' } }, open).info, { name: 'Ada' });
+    const fits = { n: 'x'.repeat(MAX_INFO_BYTES - 8) }; // {"n":"…"} is 8 bytes around the string
+    assert.equal(JSON.stringify(fits).length, MAX_INFO_BYTES);
+    assert.deepEqual(checkClaims({ ...base(), info: fits }, open).info, fits);
+  });
+  it('refuses info that is not an object, or bigger, saying why', () => {
+    for (const info of ['Ada', 42, null, [1], true]) {
+      assert.throws(
+        () => checkClaims({ ...base(), info }, open),
+        (err: unknown) => err instanceof TokenRejectedError && err.shown && /JSON object/.test(err.message),
+      );
+    }
+    const big = { n: 'é'.repeat(MAX_INFO_BYTES / 2) }; // multi-byte: counted in bytes, not characters
+    assert.throws(
+      () => checkClaims({ ...base(), info: big }, open),
+      (err: unknown) => err instanceof TokenRejectedError && /at most 1024 bytes/.test(err.message),
+    );
   });
 });

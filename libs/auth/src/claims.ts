@@ -7,7 +7,12 @@ export interface VerifiedToken {
   expiresAt: number;
   /** Channel grants from the `channels` claim: exact names or `prefix.*`. */
   channels: readonly string[];
+  /** The optional `info` claim: what presence channels show of the user (at most MAX_INFO_BYTES as JSON). */
+  info?: Readonly<Record<string, unknown>>;
 }
+
+/** Largest `info` claim, serialized: every presence frame and member list carries it. */
+export const MAX_INFO_BYTES = 1024;
 
 export interface ClaimRules {
   /** Clock skew tolerated on `exp`/`nbf`, in seconds. */
@@ -24,7 +29,7 @@ const NO_CHANNELS: readonly string[] = Object.freeze([]);
 /** The claim rules (docs/protocol.md, "Connecting"), the same whichever key checked the signature. */
 export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules): VerifiedToken {
   const now = Math.floor(Date.now() / 1000);
-  const { exp, nbf, sub, channels } = payload;
+  const { exp, nbf, sub, channels, info } = payload;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) {
     throw new TokenRejectedError('invalid', 'exp is required');
   }
@@ -44,11 +49,23 @@ export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules)
   if (channels !== undefined && !(Array.isArray(channels) && channels.every((c) => typeof c === 'string'))) {
     throw new TokenRejectedError('invalid', 'channels must be an array of strings');
   }
-  return {
+  const token: VerifiedToken = {
     userId: sub,
     expiresAt: exp,
     channels: channels === undefined || channels.length === 0 ? NO_CHANNELS : (channels as string[]),
   };
+  if (info !== undefined) token.info = checkInfo(info);
+  return token;
+}
+
+function checkInfo(info: unknown): Readonly<Record<string, unknown>> {
+  if (typeof info !== 'object' || info === null || Array.isArray(info)) {
+    throw new TokenRejectedError('invalid', 'info must be a JSON object', true);
+  }
+  if (Buffer.byteLength(JSON.stringify(info)) > MAX_INFO_BYTES) {
+    throw new TokenRejectedError('invalid', `info must be at most ${MAX_INFO_BYTES} bytes as JSON`, true);
+  }
+  return info as Record<string, unknown>;
 }
 
 function audienceMatches(aud: unknown, accepted: readonly string[]): boolean {

@@ -5,3 +5,4 @@ export * from './channel-message.dto';
 export * from './validation-plan';
 export * from './storable-json';
 export * from './inbox.dto';
+export * from './presence.dto';

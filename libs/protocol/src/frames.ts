@@ -71,8 +71,25 @@ export interface SubscribedFrame {
   channel: string;
   offset: number;
   recovered?: boolean;
+  /** On `presence.*` channels: every member when the subscription started (the subscriber included). */
+  members?: PresenceMemberPayload[];
   ref?: string;
 }
+export interface PresenceMemberPayload {
+  userId: string;
+  /** The token's `info` claim of the connection that made the user a member. */
+  info?: Record<string, unknown>;
+}
+/** One change of a presence channel's members. */
+export type PresenceChangePayload =
+  { event: 'join'; userId: string; info?: Record<string, unknown> } | { event: 'leave'; userId: string };
+/**
+ * A presence change: the single-change shape (`event`, `userId`, `info`) when one change is sent,
+ * or `changes` when several of one window go together (in order; apply them as a list).
+ */
+export type PresenceFrame = { type: 'presence'; channel: string } & (
+  PresenceChangePayload | { changes: PresenceChangePayload[] }
+);
 export interface UnsubscribedFrame {
   type: 'unsubscribed';
   channel: string;
@@ -132,7 +149,8 @@ export type ServerFrame =
   | HistoryFrame
   | ErrorFrame
   | ReconnectFrame
-  | PongFrame;
+  | PongFrame
+  | PresenceFrame;
 
 export interface AckFrame {
   type: 'ack';

@@ -17,3 +17,7 @@ export const HISTORY_PAGE_MAX = 100;
 export function isValidChannelName(name: string): boolean {
   return name.length <= CHANNEL_NAME_MAX_LENGTH && CHANNEL_NAME_PATTERN.test(name);
 }
+
+/** Channels whose subscribers are members, announced to each other (docs/protocol.md, "Presence"). */
+export const PRESENCE_CHANNEL_PREFIX = 'presence.';
+export const isPresenceChannel = (channel: string): boolean => channel.startsWith(PRESENCE_CHANNEL_PREFIX);

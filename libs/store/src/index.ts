@@ -13,6 +13,7 @@ export * from './channels.repository';
 export * from './batcher';
 export * from './user-connections.repository';
 export * from './channel-occupancy.repository';
+export * from './presence.repository';
 export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
 export * from './preferences.repository';
 export * from './receipts.repository';

@@ -79,6 +79,20 @@ export interface ChannelOccupancyTable {
   subscriptions: number;
 }
 
+export interface PresenceNodesTable {
+  node_key: string;
+  node_id: string;
+  heartbeat_at: Generated<Date>;
+}
+
+export interface PresenceMembersTable {
+  channel: string;
+  user_id: string;
+  node_key: string;
+  info: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  connections: number;
+}
+
 export interface Database {
   user_streams: UserStreamsTable;
   notifications: NotificationsTable;
@@ -89,4 +103,6 @@ export interface Database {
   gateway_nodes: GatewayNodesTable;
   user_connections: UserConnectionsTable;
   channel_occupancy: ChannelOccupancyTable;
+  presence_nodes: PresenceNodesTable;
+  presence_members: PresenceMembersTable;
 }

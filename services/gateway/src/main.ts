@@ -19,18 +19,21 @@ import {
   pingDatabase,
   PreferencesRepository,
   ReceiptsRepository,
+  PresenceRepository,
   UserConnectionsRepository,
 } from '@notify/store';
 import { BrokerBindings } from './broker/bindings';
 import { BrokerDispatch, type DeliveryHandler } from './broker/dispatch';
 import { BrokerPusher } from './broker/pusher-broker';
 import { NodeQueue } from './broker/node-queue';
+import { BrokerPresenceBus } from './broker/presence-bus';
 import { loadGatewayConfig } from './config/gateway.config';
 import { CHANNEL_OCCUPANCY_FLUSH_MS, ChannelOccupancy } from './core/channels/channel-occupancy';
 import { ChannelFanout } from './core/channels/channel-fanout';
 import { ChannelSubscriptions } from './core/channels/channel-subscriptions';
 import { Inbox } from './core/inbox/inbox';
 import { UserPreferences } from './core/inbox/user-preferences';
+import { Presence, PRESENCE_FRAME_WINDOW_MS } from './core/presence/presence';
 import { ConnectionIds } from './core/sessions/connection-ids';
 import { SessionLifecycle } from './core/sessions/session-lifecycle';
 import { SessionRegistry } from './core/sessions/session-registry';
@@ -48,6 +51,7 @@ import { PusherProtocol } from './protocols/pusher/pusher-protocol';
 import { PusherSessions } from './protocols/pusher/pusher-sessions';
 import { PusherSocketIndex } from './protocols/pusher/socket-index';
 import { V1ChannelOutput } from './protocols/v1/channel-output';
+import { V1PresenceOutput } from './protocols/v1/presence-output';
 import { V1Protocol } from './protocols/v1/v1-protocol';
 import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
 import { loadNativeUws, NativeUwsUnavailableError, type UwsModule } from './runtime/native-uws';
@@ -134,7 +138,27 @@ async function main(): Promise<void> {
     metrics,
     log,
   );
-  const channels = new ChannelSubscriptions(fanout, channelsRepository, config.maxSubscriptions, log);
+  // Presence: one output per protocol; the Pusher adapter adds its own.
+  const presence = new Presence(
+    [new V1PresenceOutput(writer)],
+    new PresenceRepository(db),
+    new BrokerPresenceBus(nodeQueue, log),
+    bindings,
+    {
+      nodeId: config.nodeId,
+      maxMembers: config.presenceMaxMembers,
+      ttlMs: config.presenceTtlMs,
+      frameWindowMs: PRESENCE_FRAME_WINDOW_MS,
+    },
+    log,
+  );
+  const channels = new ChannelSubscriptions(
+    fanout,
+    channelsRepository,
+    config.maxSubscriptions,
+    presence,
+    log,
+  );
   const inbox = new Inbox(new InboxRepository(db), bindings, registry, log);
   const preferences = new UserPreferences(new PreferencesRepository(db), bindings, registry, log);
   const lifecycle = new SessionLifecycle(
@@ -148,6 +172,7 @@ async function main(): Promise<void> {
     delivery,
     channels,
     fanout,
+    presence,
     metrics,
     log,
   );
@@ -220,6 +245,7 @@ async function main(): Promise<void> {
   // Before listening: rows an earlier process with this node id left behind are gone first.
   await userConnections.start();
   await occupancy?.start();
+  await presence.start();
   const port = await server.listen();
   log.info('listening', {
     port,
@@ -247,13 +273,17 @@ async function main(): Promise<void> {
     inbox,
     preferences,
     config.nodeId,
+    presence,
     metrics,
     log,
     pusherKinds,
   );
   await nodeQueue.start({
     onMessage: (message) => dispatch.message(message),
-    onResync: () => lifecycle.resyncAll(),
+    onResync: () => {
+      lifecycle.resyncAll();
+      presence.reconnected();
+    },
     // Each local user's key, held by the user's first socket (SessionLifecycle.opened).
     *heldKeys() {
       for (const userId of registry.userIds()) yield userRoutingKey(userId);
@@ -273,6 +303,7 @@ async function main(): Promise<void> {
     await receiptWriter.close();
     await userConnections.stop().catch(() => undefined);
     await occupancy?.stop().catch(() => undefined);
+    await presence.stop().catch(() => undefined);
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();
     log.info('stopped');

@@ -15,6 +15,7 @@ import { AmqpModule } from './infrastructure/amqp.module';
 import { DatabaseModule } from './infrastructure/database.module';
 import { NotificationsModule } from './notifications/notifications.module';
 import { PusherModule } from './pusher/pusher.module';
+import { PresenceModule } from './presence/presence.module';
 import { RetentionModule } from './retention/retention.module';
 
 @Module({})
@@ -32,6 +33,7 @@ export class AppModule implements NestModule {
         ChannelsModule,
         PusherModule,
         InboxModule,
+        PresenceModule,
         AmqpTransportModule,
         HealthModule,
         RetentionModule,

@@ -4,6 +4,7 @@ import * as m0002 from './0002-read-version';
 import * as m0003 from './0003-channels';
 import * as m0004 from './0004-user-connections';
 import * as m0005 from './0005-read-notifications-index';
+import * as m0006 from './0006-presence';
 import * as m0007 from './0007-inbox';
 import * as m0008 from './0008-channel-occupancy';
 
@@ -17,6 +18,7 @@ export const migrations: Record<string, Migration> = {
   '0003-channels': m0003,
   '0004-user-connections': m0004,
   '0005-read-notifications-index': m0005,
+  '0006-presence': m0006,
   '0007-inbox': m0007,
   '0008-channel-occupancy': m0008,
 };

@@ -6,9 +6,11 @@ import { parsePreferences } from '@notify/protocol';
 import type { Inbox } from '../core/inbox/inbox';
 import type { UserPreferences } from '../core/inbox/user-preferences';
 import type { PreferencesChange, ReadChange } from '../core/ports';
+import type { Presence } from '../core/presence/presence';
 import type { SessionRegistry } from '../core/sessions/session-registry';
 import type { UserDelivery } from '../core/user-stream/user-delivery';
 import type { GatewayMetrics } from '../metrics/gateway-metrics';
+import { parsePresenceMessage } from './presence-bus';
 
 /**
  * A handler for another kind of delivery message (a protocol's own, e.g. Pusher client events),
@@ -18,7 +20,7 @@ export type DeliveryHandler = (routingKey: string, headers: Record<string, unkno
 
 /**
  * Messages from the node queue into the core: notifications, channel messages, read state,
- * retractions and preferences.
+ * retractions, preferences and presence.
  */
 export class BrokerDispatch {
   /** Read once: the level does not change while the process runs, and this is the hot path. */
@@ -31,6 +33,7 @@ export class BrokerDispatch {
     private readonly inbox: Inbox,
     private readonly preferences: UserPreferences,
     private readonly nodeId: string,
+    private readonly presence: Presence,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
     /** By AMQP `type`, for kinds not handled above. */
@@ -51,6 +54,12 @@ export class BrokerDispatch {
       );
       if (published) this.observeStages(headers, receivedAt, 'channel');
       return;
+    }
+    if (message.properties.type === DeliveryKind.Presence) {
+      const event = parsePresenceMessage(message.content);
+      if (!event) return this.log.warn('presence message dropped: body is not a presence event');
+      const channel = String(headers[DeliveryHeader.channel]);
+      return this.presence.event(channel, String(headers[DeliveryHeader.node]), event.joins, event.leaves);
     }
     const other = this.otherKinds.get(message.properties.type as string);
     if (other) return other(message.fields.routingKey, headers, message.content);

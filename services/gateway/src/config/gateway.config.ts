@@ -41,6 +41,10 @@ export interface GatewayConfig {
   maxConnectionsPerUser: number;
   /** A gateway whose heartbeat is older than this is dead: its connections stop counting. */
   nodeTtlMs: number;
+  /** A dead or partitioned node's presence members leave everywhere within this. */
+  presenceTtlMs: number;
+  /** Members per presence channel; a subscribe past it is refused. */
+  presenceMaxMembers: number;
   dbPoolSize: number;
   migrateOnStart: boolean;
   /** Set: the port serves only HTTPS/WSS. */
@@ -114,6 +118,8 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     maxFramesPerSecond: env.int('NOTIFY_MAX_FRAMES_PER_SECOND', 100, 1, 100_000),
     maxConnectionsPerUser: env.int('NOTIFY_MAX_CONNECTIONS_PER_USER', 100, 1, 1_000_000),
     nodeTtlMs: env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
+    presenceTtlMs: env.int('NOTIFY_PRESENCE_TTL_S', 15, 1, 600) * 1000,
+    presenceMaxMembers: env.int('NOTIFY_PRESENCE_MAX_MEMBERS', 10_000, 1, 1_000_000),
     dbPoolSize: env.int('NOTIFY_DB_POOL_SIZE', 10, 1, 200),
     migrateOnStart: env.bool('NOTIFY_MIGRATE_ON_START', true),
     tls: loadTlsFiles(env),

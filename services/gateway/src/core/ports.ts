@@ -1,5 +1,5 @@
 import type { NotificationPayload, Preferences } from '@notify/protocol';
-import type { StoredChannelMessage } from '@notify/store';
+import type { PresenceInfo, StoredChannelMessage } from '@notify/store';
 
 /**
  * The interfaces through which the core reaches out. The core knows no socket library and no wire
@@ -57,6 +57,11 @@ export interface SubscribedInfo {
   offset: number;
   /** Set when the subscriber gave a resume point: whether everything after it was still in history. */
   recovered?: boolean;
+  /**
+   * On presence channels: the members the subscriber starts from (core/presence/presence.ts, `join`):
+   * the announced list, shared between subscribers, and the subscriber's member when not in it.
+   */
+  members?: { announced: readonly PresenceMember[]; joiner: PresenceMember | null };
 }
 
 export interface HistoryPage {
@@ -110,4 +115,39 @@ export interface PusherBroker {
 /** Sends a preferences change to the user's sockets on the other nodes (this node's are told at once). */
 export interface PreferencesBroadcast {
   publishPreferences(userId: string, change: PreferencesChange): Promise<void>;
+}
+
+/** A presence channel's member: a user, with the info its identity carried (a token claim, Pusher's user_info). */
+export interface PresenceMember {
+  readonly userId: string;
+  readonly info?: PresenceInfo;
+}
+
+/** One change of a presence channel's members, cluster-wide: a user's first connection joined, or its last left. */
+export type PresenceChange =
+  | { readonly event: 'join'; readonly member: PresenceMember }
+  | { readonly event: 'leave'; readonly userId: string };
+
+/**
+ * Sends presence changes to the local connections of one protocol that are in a channel's presence
+ * group (core/presence/presence.ts, `join`). One per protocol; each ignores channels it does not own.
+ * Changes of one window come as one call, so a protocol may send them as one frame.
+ */
+export interface PresenceOutput {
+  changed(channel: string, changes: readonly PresenceChange[]): void;
+}
+
+/**
+ * Presence events between nodes: published on the channel's routing key, so they reach exactly the
+ * nodes that hold the channel. `nodeKey` is the publishing node's registration (id and incarnation).
+ */
+export interface PresenceBus {
+  /** Whether events can leave now; while not, the node stops its presence heartbeat. */
+  readonly connected: boolean;
+  publish(
+    channel: string,
+    nodeKey: string,
+    joins: readonly PresenceMember[],
+    leaves: readonly string[],
+  ): void;
 }

@@ -2,7 +2,7 @@ import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/con
 import { MAX_RECIPIENTS } from '@notify/contracts';
 import { DEFAULT_MAX_EVENT_BYTES, parsePusherApps, PusherApps } from '@notify/pusher';
 import { LOG_LEVELS } from '@notify/logging';
-import type { ChannelHistoryWindow } from '@notify/store';
+import { presenceTimings, type ChannelHistoryWindow } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
 /** Keeps placeholders (REPLACE_ME) and guessable keys out of production. */
@@ -42,6 +42,10 @@ export class IngestConfig {
     readonly nodeTtlMs: number,
     /** Delivery receipts are deleted this many days after they were recorded. */
     readonly receiptRetentionDays: number,
+    /** Presence rows of a gateway registration older than this are not counted (NOTIFY_PRESENCE_TTL_S, as the gateways time it). */
+    readonly presenceStaleMs: number,
+    /** Most members a channel's presence answer lists (NOTIFY_PRESENCE_MAX_MEMBERS, the gateways' limit). */
+    readonly presenceMaxMembers: number,
     /** Set: the port serves only HTTPS. */
     readonly tls?: TlsFiles,
   ) {}
@@ -85,6 +89,8 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     },
     env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
     env.int('NOTIFY_RECEIPT_RETENTION_DAYS', 30, 1, 3650),
+    presenceTimings(env.int('NOTIFY_PRESENCE_TTL_S', 15, 1, 600) * 1000).staleMs,
+    env.int('NOTIFY_PRESENCE_MAX_MEMBERS', 10_000, 1, 1_000_000),
     loadTlsFiles(env),
   );
 }

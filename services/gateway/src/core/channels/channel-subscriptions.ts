@@ -1,6 +1,8 @@
 import type { JsonLogger } from '@notify/logging';
+import { isPresenceChannel } from '@notify/protocol';
 import type { ChannelsRepository } from '@notify/store';
 import type { SubscribedInfo } from '../ports';
+import type { Presence } from '../presence/presence';
 import type { Session } from '../sessions/session';
 import { mayAccessChannel } from './channel-access';
 import { CHANNEL_PAGE, type ChannelFanout, type ChannelNode } from './channel-fanout';
@@ -13,12 +15,16 @@ export interface JoinOptions {
   ref?: string;
 }
 
-/** A connection's channel subscriptions: authorization, limits, history replay, then live. */
+/**
+ * A connection's channel subscriptions: authorization, limits, history replay, then live. On
+ * `presence.*` channels the subscriber is also a member, as its token says (user, `info` claim).
+ */
 export class ChannelSubscriptions {
   constructor(
     private readonly fanout: ChannelFanout,
     private readonly channels: ChannelsRepository,
     private readonly maxSubscriptions: number,
+    private readonly presence: Presence,
     private readonly log: JsonLogger,
   ) {}
 
@@ -66,6 +72,20 @@ export class ChannelSubscriptions {
       const trimmedOffset = since === undefined ? 0 : (await this.channels.state(name)).trimmedOffset;
       if (s.closed || s.subscriptions?.get(name) !== subscription) return;
       const info: SubscribedInfo = { channel: name, offset: node.stream.position };
+      const presence = isPresenceChannel(name);
+      if (presence) {
+        // The last wait: from its answer to joining the presence group nothing may be announced.
+        const joined = await this.presence.join(s, name, { userId: s.userId, info: s.info });
+        if (!joined.ok) {
+          if (s.subscriptions?.get(name) !== subscription) return;
+          s.subscriptions.delete(name);
+          this.fanout.release(node);
+          if (joined.refusal) s.protocol.refuse(s, { ...joined.refusal, ref });
+          return;
+        }
+        info.members = { announced: joined.members, joiner: joined.joiner };
+        info.offset = node.stream.position;
+      }
       let from: number | null = null;
       if (since !== undefined) {
         // Everything after `since` is still in history exactly when nothing after it was trimmed.
@@ -73,6 +93,7 @@ export class ChannelSubscriptions {
         if (info.recovered) from = Math.min(since, node.stream.position);
       }
       s.protocol.subscribed(s, info, ref);
+      if (presence) s.protocol.joinPresence(s, name);
       if (from !== null && !(await this.replay(s, node, from, subscription))) return;
       // Synchronously after the last check that the replay reached node.stream.position: no publish can
       // fall between the replayed messages and the live ones.
@@ -83,6 +104,7 @@ export class ChannelSubscriptions {
       if (s.subscriptions?.get(name) === subscription) {
         s.subscriptions.delete(name);
         this.fanout.release(node);
+        if (this.presence.leave(s, name)) s.protocol.leavePresence(s, name);
       }
       s.protocol.refuse(s, { kind: 'internal', message: `could not subscribe to "${name}"; retry`, ref });
     }
@@ -118,6 +140,7 @@ export class ChannelSubscriptions {
     }
     s.subscriptions?.delete(name);
     if (subscription.active) s.protocol.leaveChannel(s, name);
+    if (this.presence.leave(s, name)) s.protocol.leavePresence(s, name);
     this.fanout.release(subscription.node);
     s.protocol.unsubscribed(s, name, ref);
   }

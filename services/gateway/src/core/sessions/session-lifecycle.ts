@@ -3,6 +3,7 @@ import type { GatewayMetrics } from '../../metrics/gateway-metrics';
 import type { ChannelFanout } from '../channels/channel-fanout';
 import type { ChannelSubscriptions } from '../channels/channel-subscriptions';
 import type { Bindings } from '../ports';
+import type { Presence } from '../presence/presence';
 import { applyResumePoint } from '../user-stream/resume';
 import type { SessionReads } from '../user-stream/session-reads';
 import type { UserDelivery } from '../user-stream/user-delivery';
@@ -32,6 +33,7 @@ export class SessionLifecycle {
     private readonly delivery: UserDelivery,
     private readonly channels: ChannelSubscriptions,
     private readonly fanout: ChannelFanout,
+    private readonly presence: Presence,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
   ) {}
@@ -135,6 +137,7 @@ export class SessionLifecycle {
       this.bindings.unholdUser(s.userId);
     }
     this.channels.closed(s);
+    this.presence.closed(s);
   }
 
   /** Closes every connection whose token expired (one sweep, not a timer per socket). */

@@ -1,5 +1,5 @@
 import type { StreamPayload } from '@notify/protocol';
-import type { StoredChannelMessage } from '@notify/store';
+import type { PresenceInfo, StoredChannelMessage } from '@notify/store';
 import type { ChannelNode } from '../channels/channel-fanout';
 import type {
   CloseReason,
@@ -31,6 +31,8 @@ export interface Session extends StreamCursor, FrameRateState {
   readonly channels: readonly string[];
   /** Resume point the client asked for, or null. */
   readonly since: number | null;
+  /** The token's `info` claim: what presence channels show of this user. */
+  readonly info: PresenceInfo | undefined;
   /** The protocol this connection speaks: everything the core tells the client goes through it. */
   readonly protocol: ClientPort;
   /**
@@ -73,6 +75,9 @@ export interface ClientPort {
   /** From now on the connection receives the channel's live messages (ChannelOutput). */
   joinChannel(s: Session, channel: string): void;
   leaveChannel(s: Session, channel: string): void;
+  /** From now on the connection receives the channel's presence changes (PresenceOutput). */
+  joinPresence(s: Session, channel: string): void;
+  leavePresence(s: Session, channel: string): void;
   refuse(s: Session, refusal: Refusal): void;
   close(s: Session, reason: CloseReason, detail: string): void;
   /** The node is draining: ask the client to reconnect elsewhere after `afterMs`, then close. */
@@ -85,6 +90,7 @@ export interface SessionFields {
   expiresAt: number;
   channels: readonly string[];
   since: number | null;
+  info?: PresenceInfo;
 }
 
 export function newSession(fields: SessionFields, protocol: ClientPort, framesPerSecond: number): Session {
@@ -97,6 +103,7 @@ export function newSession(fields: SessionFields, protocol: ClientPort, framesPe
     expiresAt: fields.expiresAt,
     channels: fields.channels,
     since: fields.since,
+    info: fields.info,
     protocol,
     conn: null,
     connectionNumber: 0,

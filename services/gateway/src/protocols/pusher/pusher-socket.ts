@@ -168,5 +168,10 @@ export class PusherSocket implements ClientPort {
 
   preferences(): void {}
 
+  // Presence channels are refused before the core sees them (protocols/pusher/presence.ts).
+  joinPresence(): void {}
+
+  leavePresence(): void {}
+
   history(): void {}
 }

@@ -21,6 +21,7 @@ const accepted = (
     expiresAt: token.expiresAt,
     channels: token.channels,
     since: check.since,
+    info: token.info,
   },
 });
 
@@ -51,7 +52,9 @@ function checkRequest(req: UpgradeRequest, allowedOrigins: readonly string[]): R
 }
 
 function rejectToken(err: unknown): Rejection {
-  const reason = err instanceof TokenRejectedError ? `token ${err.problem}` : 'token invalid';
+  if (!(err instanceof TokenRejectedError))
+    return { ok: false, status: '401 Unauthorized', reason: 'token invalid' };
+  const reason = err.shown ? `token ${err.problem}: ${err.message}` : `token ${err.problem}`;
   return { ok: false, status: '401 Unauthorized', reason };
 }
 

@@ -33,6 +33,7 @@ import type { ClientPort, Session } from '../../core/sessions/session';
 import type { Acks } from '../../core/user-stream/acks';
 import { channelGroup, encodeStoredMessage } from './channel-output';
 import { decodeClientFrame } from './decode';
+import { presenceGroup, subscribedWithMembers } from './presence-output';
 import { closeCodeFor, encodeError } from './refusals';
 import { authorizeUpgrade } from './upgrade-auth';
 
@@ -138,7 +139,7 @@ export class V1Protocol implements ProtocolAdapter, ClientPort {
     const frame: SubscribedFrame = { type: 'subscribed', channel: info.channel, offset: info.offset };
     if (info.recovered !== undefined) frame.recovered = info.recovered;
     if (ref !== undefined) frame.ref = ref;
-    this.wire.send(s, JSON.stringify(frame));
+    this.wire.send(s, info.members ? subscribedWithMembers(frame, info.members) : JSON.stringify(frame));
   }
 
   unsubscribed(s: Session, channel: string, ref?: string): void {
@@ -157,6 +158,14 @@ export class V1Protocol implements ProtocolAdapter, ClientPort {
 
   leaveChannel(s: Session, channel: string): void {
     this.wire.leave(s, channelGroup(channel));
+  }
+
+  joinPresence(s: Session, channel: string): void {
+    this.wire.join(s, presenceGroup(channel));
+  }
+
+  leavePresence(s: Session, channel: string): void {
+    this.wire.leave(s, presenceGroup(channel));
   }
 
   refuse(s: Session, refusal: Refusal): void {
