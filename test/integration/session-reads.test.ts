@@ -33,6 +33,7 @@ describe('batched session reads (real PostgreSQL)', () => {
   });
 
   it('answers many sockets in one query, each its own state, in input order', async () => {
+    const noPreferences = { preferences: null, preferencesVersion: 0 };
     const states = await repo.sessionStates([
       { userId: 'nobody', deviceId: 'x' },
       { userId: 'ann', deviceId: 'phone' },
@@ -40,10 +41,10 @@ describe('batched session reads (real PostgreSQL)', () => {
       { userId: 'bob', deviceId: 'phone' },
     ]);
     assert.deepEqual(states, [
-      { lastSeq: 0, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0 },
-      { lastSeq: 3, unread: 2, readVersion: 0, cursor: 1, connectionsElsewhere: 0 },
-      { lastSeq: 3, unread: 2, readVersion: 0, cursor: null, connectionsElsewhere: 0 },
-      { lastSeq: 1, unread: 1, readVersion: 0, cursor: null, connectionsElsewhere: 0 },
+      { lastSeq: 0, unread: 0, readVersion: 0, cursor: null, connectionsElsewhere: 0, ...noPreferences },
+      { lastSeq: 3, unread: 2, readVersion: 0, cursor: 1, connectionsElsewhere: 0, ...noPreferences },
+      { lastSeq: 3, unread: 2, readVersion: 0, cursor: null, connectionsElsewhere: 0, ...noPreferences },
+      { lastSeq: 1, unread: 1, readVersion: 0, cursor: null, connectionsElsewhere: 0, ...noPreferences },
     ]);
     assert.deepEqual(await repo.sessionStates([]), []);
   });

@@ -64,6 +64,7 @@ describe('SDK (@notify/client) against a real gateway', () => {
     );
     assert.match(c.wire.urls[0], /[?&]device=[A-Za-z0-9_-]{22}&token=[^&]+$/, 'first connection: no since');
 
+    const postedAt = performance.now();
     await postMany(cluster, 'ann', 30);
     await c.waitForSeqs(30);
     assert.deepEqual(c.seqs(), range(1, 30));
@@ -73,7 +74,13 @@ describe('SDK (@notify/client) against a real gateway', () => {
       () => `acks ${JSON.stringify(c.acks())}`,
     );
     const acks = c.acks();
-    assert.ok(acks.length <= 10, `acks are coalesced: ${JSON.stringify(acks)}`);
+    // At most one ack per ackDelayMs (100 by default) while notifications keep arriving, however slowly
+    // a loaded machine delivers them.
+    const windows = Math.ceil((performance.now() - postedAt) / 100) + 1;
+    assert.ok(
+      acks.length <= Math.min(windows, 29),
+      `acks are coalesced: ${JSON.stringify(acks)} in ${windows} windows`,
+    );
     assert.deepEqual(
       [...acks].sort((a, b) => a - b),
       acks,
