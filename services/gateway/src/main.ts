@@ -51,6 +51,7 @@ import { PusherProtocol } from './protocols/pusher/pusher-protocol';
 import { PusherSessions } from './protocols/pusher/pusher-sessions';
 import { PusherSocketIndex } from './protocols/pusher/socket-index';
 import { V1ChannelOutput } from './protocols/v1/channel-output';
+import { PusherPresenceOutput } from './protocols/pusher/presence-output';
 import { V1PresenceOutput } from './protocols/v1/presence-output';
 import { V1Protocol } from './protocols/v1/v1-protocol';
 import { BurstCompaction, exposedGc } from './runtime/burst-compaction';
@@ -138,9 +139,10 @@ async function main(): Promise<void> {
     metrics,
     log,
   );
-  // Presence: one output per protocol; the Pusher adapter adds its own.
+  // Presence: one output per protocol.
+  const pusherPresence = new PusherPresenceOutput(writer);
   const presence = new Presence(
-    [new V1PresenceOutput(writer)],
+    pusherApps.enabled ? [new V1PresenceOutput(writer), pusherPresence] : [new V1PresenceOutput(writer)],
     new PresenceRepository(db),
     new BrokerPresenceBus(nodeQueue, log),
     bindings,
@@ -215,7 +217,7 @@ async function main(): Promise<void> {
   if (pusherApps.enabled) {
     const pusher = new PusherProtocol(
       pusherApps,
-      { wire: writer, metrics: pusherMetrics, occupancy },
+      { wire: writer, metrics: pusherMetrics, occupancy, presence: pusherPresence },
       pusherSessions,
       channels,
       pusherBroker,

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { PresenceRepository } from '@notify/store';
+import { IngestConfig } from '../config/ingest.config';
 
 /**
  * Who is in a presence channel, for `user_count` and `GET channels/{channel}/users`: the one seam
@@ -10,13 +12,24 @@ export abstract class PresenceMembers {
 }
 
 /**
- * NOT INTEGRATED: a placeholder until the presence table and its repository are merged. Every
- * presence channel reads as empty (`users: []`, `user_count: 0`). Replace this provider in
- * pusher.module.ts with one backed by the presence repository.
+ * The members the gateways recorded (docs/architecture.md, "Presence"), on nodes whose heartbeat is
+ * fresh; at most NOTIFY_PRESENCE_MAX_MEMBERS, the gateways' own limit per channel.
  */
 @Injectable()
-export class PresenceNotIntegrated extends PresenceMembers {
-  userIds(): Promise<string[]> {
-    return Promise.resolve([]);
+export class StoredPresenceMembers extends PresenceMembers {
+  constructor(
+    private readonly presence: PresenceRepository,
+    private readonly config: IngestConfig,
+  ) {
+    super();
+  }
+
+  async userIds(internalChannel: string): Promise<string[]> {
+    const members = await this.presence.channelMembers(
+      internalChannel,
+      this.config.presenceStaleMs,
+      this.config.presenceMaxMembers,
+    );
+    return members.map((m) => m.userId);
   }
 }

@@ -1,9 +1,9 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { ChannelOccupancyRepository, type Db } from '@notify/store';
+import { ChannelOccupancyRepository, PresenceRepository, type Db } from '@notify/store';
 import { ChannelsModule } from '../channels/channels.module';
 import { DATABASE } from '../infrastructure/database.module';
 import { PusherChannelInfo } from './channel-info.service';
-import { PresenceMembers, PresenceNotIntegrated } from './presence-members';
+import { PresenceMembers, StoredPresenceMembers } from './presence-members';
 import { PusherApiController } from './pusher-api.controller';
 import { PusherRequestMiddleware } from './pusher-request.middleware';
 import { PusherTerminatePublisher } from './terminate.publisher';
@@ -19,7 +19,8 @@ import { PusherWebhookConsumer } from './webhook.consumer';
     PusherChannelInfo,
     PusherTerminatePublisher,
     PusherWebhookConsumer,
-    { provide: PresenceMembers, useClass: PresenceNotIntegrated },
+    { provide: PresenceMembers, useClass: StoredPresenceMembers },
+    { provide: PresenceRepository, inject: [DATABASE], useFactory: (db: Db) => new PresenceRepository(db) },
     {
       provide: ChannelOccupancyRepository,
       inject: [DATABASE],

@@ -1,7 +1,7 @@
 import type { JsonLogger } from '@notify/logging';
 import { isPresenceChannel } from '@notify/protocol';
 import type { ChannelsRepository } from '@notify/store';
-import type { SubscribedInfo } from '../ports';
+import type { PresenceMember, SubscribedInfo } from '../ports';
 import type { Presence } from '../presence/presence';
 import type { Session } from '../sessions/session';
 import { mayAccessChannel } from './channel-access';
@@ -13,6 +13,11 @@ export interface JoinOptions {
   /** Replay the newest message (instead of `since`). */
   last?: boolean;
   ref?: string;
+  /**
+   * Join the channel's presence too, as this member (a protocol with its own member identity:
+   * Pusher's signed channel_data). Native `presence.*` channels need none: the token says who.
+   */
+  member?: PresenceMember;
 }
 
 /**
@@ -72,10 +77,11 @@ export class ChannelSubscriptions {
       const trimmedOffset = since === undefined ? 0 : (await this.channels.state(name)).trimmedOffset;
       if (s.closed || s.subscriptions?.get(name) !== subscription) return;
       const info: SubscribedInfo = { channel: name, offset: node.stream.position };
-      const presence = isPresenceChannel(name);
-      if (presence) {
+      const member =
+        options.member ?? (isPresenceChannel(name) ? { userId: s.userId, info: s.info } : undefined);
+      if (member) {
         // The last wait: from its answer to joining the presence group nothing may be announced.
-        const joined = await this.presence.join(s, name, { userId: s.userId, info: s.info });
+        const joined = await this.presence.join(s, name, member);
         if (!joined.ok) {
           if (s.subscriptions?.get(name) !== subscription) return;
           s.subscriptions.delete(name);
@@ -93,7 +99,7 @@ export class ChannelSubscriptions {
         if (info.recovered) from = Math.min(since, node.stream.position);
       }
       s.protocol.subscribed(s, info, ref);
-      if (presence) s.protocol.joinPresence(s, name);
+      if (member) s.protocol.joinPresence(s, name, member.userId);
       if (from !== null && !(await this.replay(s, node, from, subscription))) return;
       // Synchronously after the last check that the replay reached node.stream.position: no publish can
       // fall between the replayed messages and the live ones.
@@ -147,6 +153,7 @@ export class ChannelSubscriptions {
 
   /** The connection closed: the transport dropped its live channels; the node's references go too. */
   closed(s: Session): void {
+    this.presence.closed(s);
     if (!s.subscriptions) return;
     for (const subscription of s.subscriptions.values()) this.fanout.release(subscription.node);
     s.subscriptions = null;

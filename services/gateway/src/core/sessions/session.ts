@@ -75,8 +75,8 @@ export interface ClientPort {
   /** From now on the connection receives the channel's live messages (ChannelOutput). */
   joinChannel(s: Session, channel: string): void;
   leaveChannel(s: Session, channel: string): void;
-  /** From now on the connection receives the channel's presence changes (PresenceOutput). */
-  joinPresence(s: Session, channel: string): void;
+  /** From now on the connection receives the channel's presence changes (PresenceOutput), as member `userId`. */
+  joinPresence(s: Session, channel: string, userId: string): void;
   leavePresence(s: Session, channel: string): void;
   refuse(s: Session, refusal: Refusal): void;
   close(s: Session, reason: CloseReason, detail: string): void;

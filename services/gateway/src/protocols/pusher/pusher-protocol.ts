@@ -19,7 +19,7 @@ import type { Session, SessionFields } from '../../core/sessions/session';
 import type { PusherFrameKind } from '../../metrics/pusher-metrics';
 import { dataObject, decodePusherFrame, optionalString, type PusherClientFrame } from './decode';
 import { encodeEvent, PONG_FRAME, PusherErrorCode, SUPPORTED_PROTOCOL } from './frames';
-import { parsePresenceMember, type PresenceChannels } from './presence';
+import { parsePresenceMember } from './presence';
 import { pusherSocketOf, type PusherSessions } from './pusher-sessions';
 import { PusherSocket, type OpeningRefusal, type PusherContext } from './pusher-socket';
 
@@ -51,8 +51,6 @@ export class PusherProtocol implements ProtocolAdapter {
     private readonly broker: PusherBroker,
     private readonly options: PusherOptions,
     private readonly log: JsonLogger,
-    /** Absent until the presence core is integrated: presence subscriptions are refused. */
-    private readonly presence: PresenceChannels | undefined = undefined,
   ) {}
 
   /** Unknown apps and protocol versions are accepted and refused after the handshake, as Pusher does. */
@@ -134,14 +132,7 @@ export class PusherProtocol implements ProtocolAdapter {
         );
       const member = parsePresenceMember(channelData);
       if (typeof member === 'string') return p.subscriptionError(channel, 'AuthError', member, 400);
-      if (!this.presence)
-        return p.subscriptionError(
-          channel,
-          'PresenceUnavailable',
-          'presence channels are not available yet on this server',
-          501,
-        );
-      return this.presence.subscribe(s, internal, channel, member);
+      return void this.channels.join(s, internal, { ref: channel, member });
     }
     if (kind !== 'public' && !verifyChannelAuth(app, auth, p.socketId, channel))
       return p.subscriptionError(channel, 'AuthError', 'invalid signature for this socket and channel', 401);
@@ -186,7 +177,8 @@ export class PusherProtocol implements ProtocolAdapter {
     if (f.event.length > MAX_EVENT_NAME_LENGTH)
       return p.error(null, `event name over ${MAX_EVENT_NAME_LENGTH} characters`);
     const data = f.data === undefined ? null : f.data;
-    const encoded = encodeClientEvent(f.event, channel, data);
+    // On presence channels Pusher tells the receivers who sent it.
+    const encoded = encodeClientEvent(f.event, channel, data, p.memberIds?.get(internal));
     if (encoded === null) return p.error(null, 'client event data nested too deeply');
     const { body, dataBytes } = encoded;
     if (dataBytes > this.options.maxEventBytes)
@@ -208,10 +200,12 @@ function encodeClientEvent(
   event: string,
   channel: string,
   data: unknown,
+  userId: string | undefined,
 ): { body: Buffer; dataBytes: number } | null {
   try {
     const dataBytes = Buffer.byteLength(typeof data === 'string' ? data : JSON.stringify(data));
-    return { body: Buffer.from(JSON.stringify({ event, channel, data })), dataBytes };
+    const frame = userId === undefined ? { event, channel, data } : { event, channel, data, user_id: userId };
+    return { body: Buffer.from(JSON.stringify(frame)), dataBytes };
   } catch {
     return null;
   }

@@ -107,6 +107,7 @@ export class PusherSessions implements EndpointSessions {
     else this.perApp.delete(p.app.id);
     this.metrics.connections.dec({ app: p.app.id });
     if (s.subscriptions) for (const [name, sub] of s.subscriptions) if (sub.active) p.leftOnClose(name);
+    p.leftPresenceOnClose();
     this.channels.closed(s);
     if (p.user) this.signedOut(p);
   }

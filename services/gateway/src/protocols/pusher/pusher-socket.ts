@@ -1,4 +1,4 @@
-import type { PusherApp } from '@notify/pusher';
+import { internalChannel, type PusherApp } from '@notify/pusher';
 import type { StoredChannelMessage } from '@notify/store';
 import type { ChannelOccupancy } from '../../core/channels/channel-occupancy';
 import type { CloseReason, Refusal, RefusalKind, SubscribedInfo } from '../../core/ports';
@@ -14,6 +14,8 @@ import {
   PusherErrorCode,
   type PusherErrorCodeValue,
 } from './frames';
+import { subscriptionSucceededData } from './presence';
+import type { PusherPresenceOutput } from './presence-output';
 
 /** What every Pusher connection of the node shares. */
 export interface PusherContext {
@@ -21,6 +23,8 @@ export interface PusherContext {
   readonly metrics: PusherMetrics;
   /** Subscriber counts of the node's Pusher channels, for the HTTP API; absent when not kept. */
   readonly occupancy: ChannelOccupancy | undefined;
+  /** Member changes of presence channels, and who is a member through which local connection. */
+  readonly presence: PusherPresenceOutput;
 }
 
 /** Why a connection is closed as soon as it opens (Pusher answers these after the handshake). */
@@ -68,6 +72,8 @@ export class PusherSocket implements ClientPort {
   /** rateClock() when a pusher:ping went out unanswered, else 0. */
   pingSentAt = 0;
   user: SignedInUser | null = null;
+  /** The member id of each presence channel (internal name) this connection is in. */
+  memberIds: Map<string, string> | null = null;
   /** The client-event budget (NOTIFY_PUSHER_CLIENT_EVENTS_PER_S). */
   readonly clientEvents: FrameRateState;
 
@@ -106,7 +112,8 @@ export class PusherSocket implements ClientPort {
 
   subscribed(_s: Session, info: SubscribedInfo, ref?: string): void {
     const channel = ref ?? info.channel;
-    this.send(encodeEvent('pusher_internal:subscription_succeeded', channel, '{}'));
+    const data = info.members ? subscriptionSucceededData(info.members) : '{}';
+    this.send(encodeEvent('pusher_internal:subscription_succeeded', channel, data));
     // A cache channel's last event is replayed right after this (channelMessage) when it is still in
     // history; otherwise the client hears there is none.
     if (info.recovered !== undefined && (info.offset === 0 || !info.recovered))
@@ -137,9 +144,20 @@ export class PusherSocket implements ClientPort {
     this.ctx.occupancy?.add(channel, -1);
   }
 
+  /** The connection closed: it is no member here any more (the core's presence saw the close too). */
+  leftPresenceOnClose(): void {
+    if (!this.session || !this.memberIds) return;
+    for (const [channel, userId] of this.memberIds) this.ctx.presence.leave(this.session, channel, userId);
+    this.memberIds = null;
+  }
+
   refuse(_s: Session, refusal: Refusal): void {
     if (refusal.ref === undefined) return this.error(null, refusal.message);
-    this.subscriptionError(refusal.ref, 'SubscriptionError', refusal.message, STATUS[refusal.kind]);
+    // The core names channels internally (`pusher:<appId>:<name>`); the client knows the name alone.
+    const message = this.app
+      ? refusal.message.replaceAll(internalChannel(this.app.id, refusal.ref), refusal.ref)
+      : refusal.message;
+    this.subscriptionError(refusal.ref, 'SubscriptionError', message, STATUS[refusal.kind]);
   }
 
   close(_s: Session, reason: CloseReason, detail: string): void {
@@ -168,10 +186,17 @@ export class PusherSocket implements ClientPort {
 
   preferences(): void {}
 
-  // Presence channels are refused before the core sees them (protocols/pusher/presence.ts).
-  joinPresence(): void {}
+  joinPresence(s: Session, channel: string, userId: string): void {
+    (this.memberIds ??= new Map()).set(channel, userId);
+    this.ctx.presence.join(s, channel, userId);
+  }
 
-  leavePresence(): void {}
+  leavePresence(s: Session, channel: string): void {
+    const userId = this.memberIds?.get(channel);
+    if (userId === undefined) return;
+    this.memberIds!.delete(channel);
+    this.ctx.presence.leave(s, channel, userId);
+  }
 
   history(): void {}
 }
