@@ -104,6 +104,7 @@ echo
     members.clear();
     for (const m of list) members.set(m.id, m);
     ui.presenceStatus.textContent = '';
+    ui.members.dataset.subscribed = 'true';
     renderMembers();
   })
   .joining((m: Member) => {
@@ -120,7 +121,9 @@ echo
   });
 
 // Headlines: a public channel; '.headline' is the event name as triggered (no Laravel namespace).
-echo.channel('news').listen('.headline', (e: { text?: string; at?: string }) => {
+const news = echo.channel('news');
+news.subscribed(() => (ui.headlines.dataset.subscribed = 'true'));
+news.listen('.headline', (e: { text?: string; at?: string }) => {
   const li = document.createElement('li');
   const text = document.createElement('span');
   text.textContent = e.text ?? JSON.stringify(e);
