@@ -42,6 +42,7 @@ const ui = {
 
 ui.userName.textContent = user;
 ui.avatar.textContent = user.slice(0, 1).toUpperCase();
+document.getElementById('main-demo-link')?.setAttribute('href', `./?user=${encodeURIComponent(user)}`);
 ui.endpoint.textContent = `ws://${wsHost}:${wsPort}/app/${meta('pusher-key')}`;
 
 // What a Laravel app's resources/js/echo.js does (window.Pusher, then Echo with the pusher broadcaster).
