@@ -4,6 +4,7 @@ import Pusher from 'pusher';
 import {
   ChannelOccupancyRepository,
   createDatabase,
+  PresenceRepository,
   UserConnectionsRepository,
   type Db,
 } from '@notify/store';
@@ -67,6 +68,19 @@ describe('the Pusher HTTP API on ingest, with the pusher server SDK', () => {
     await occupancy.apply('gw-b', [
       { channel: 'pusher:1:presence-room', subscriptions: 2 },
       { channel: 'pusher:1:private-x', subscriptions: 1 },
+    ]);
+    // Presence members as two gateways would record them: u2 is on both, once as a member; app 2's
+    // channel of the same name is another channel.
+    const presence = new PresenceRepository(db);
+    const member = (channel: string, userId: string) => ({ channel, userId, connections: 1 });
+    await presence.register('gw-a', 'gw-a.1', [
+      member('pusher:1:presence-room', 'u1'),
+      member('pusher:1:presence-room', 'u2'),
+      member('pusher:2:presence-room', 'u9'),
+    ]);
+    await presence.register('gw-b', 'gw-b.1', [
+      member('pusher:1:presence-room', 'u2'),
+      member('pusher:1:presence-room', 'u3'),
     ]);
   });
   after(async () => {
@@ -135,8 +149,7 @@ describe('the Pusher HTTP API on ingest, with the pusher server SDK', () => {
     assert.deepEqual(await res.json(), {
       channels: {
         news: { subscription_count: 2 },
-        // user_count: presence members are not integrated yet (PresenceNotIntegrated): always 0.
-        'presence-room': { user_count: 0, subscription_count: 3 },
+        'presence-room': { user_count: 3, subscription_count: 3 },
       },
     });
     const batch = await sdk.triggerBatch([
@@ -170,7 +183,7 @@ describe('the Pusher HTTP API on ingest, with the pusher server SDK', () => {
       path: '/channels',
       params: { filter_by_prefix: 'presence-', info: 'user_count' },
     });
-    assert.deepEqual(await presence.json(), { channels: { 'presence-room': { user_count: 0 } } });
+    assert.deepEqual(await presence.json(), { channels: { 'presence-room': { user_count: 3 } } });
     const refused = await signed({ method: 'GET', path: '/channels', params: { info: 'user_count' } });
     assert.equal(refused.status, 400);
     assert.match(refused.text, /user_count may only be requested with filter_by_prefix=presence-/);
@@ -183,7 +196,7 @@ describe('the Pusher HTTP API on ingest, with the pusher server SDK', () => {
     assert.deepEqual(await one('nobody-here'), { occupied: false });
     assert.deepEqual(await one('presence-room', 'user_count,subscription_count'), {
       occupied: true,
-      user_count: 0,
+      user_count: 3,
       subscription_count: 3,
     });
     await sdk.trigger('cache-prices', 'price', { eur: 1 });
@@ -194,7 +207,10 @@ describe('the Pusher HTTP API on ingest, with the pusher server SDK', () => {
     assert.equal(cached.occupied, false);
     assert.equal(cached.cache.data, '{"eur":1}');
     assert.ok(cached.cache.ttl > 1790 && cached.cache.ttl <= 1800, String(cached.cache.ttl));
-    assert.deepEqual(await (await sdk.get({ path: '/channels/presence-room/users' })).json(), { users: [] });
+    assert.deepEqual(await (await sdk.get({ path: '/channels/presence-room/users' })).json(), {
+      users: [{ id: 'u1' }, { id: 'u2' }, { id: 'u3' }],
+    });
+    assert.deepEqual(await (await sdk.get({ path: '/channels/presence-empty/users' })).json(), { users: [] });
     for (const [path, params, why] of [
       ['/channels/news', { info: 'user_count' }, /only available for presence channels/],
       ['/channels/news', { info: 'cache' }, /only available for cache channels/],

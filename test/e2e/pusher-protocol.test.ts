@@ -136,22 +136,49 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
     subscriber.close();
   });
 
-  it('verifies presence subscriptions and says presence is not available yet', async () => {
-    const c = await PusherRawClient.established(port(0));
+  it('verifies presence subscriptions, answers with the members, announces others in raw frames', async () => {
+    const [c, d] = [await PusherRawClient.established(port(0)), await PusherRawClient.established(port(0))];
     const signed = pusherSigner.authorizeChannel(c.socketId, 'presence-lobby', {
       user_id: 'u1',
-      user_info: {},
+      user_info: { name: 'One' },
     });
-    c.send({ event: 'pusher:subscribe', data: { channel: 'presence-lobby', ...signed } });
-    const refused = await c.next('pusher:subscription_error');
-    assert.equal(data(refused).status, 501);
-    assert.match(String(data(refused).error), /presence/);
     c.send({
       event: 'pusher:subscribe',
       data: { channel: 'presence-lobby', auth: signed.auth, channel_data: '{"user_id":"u2"}' },
     });
     assert.equal(data(await c.next('pusher:subscription_error')).status, 401);
+    c.send({ event: 'pusher:subscribe', data: { channel: 'presence-lobby', ...signed } });
+    assert.deepEqual(await c.next('pusher_internal:subscription_succeeded'), {
+      event: 'pusher_internal:subscription_succeeded',
+      channel: 'presence-lobby',
+      data: '{"presence":{"count":1,"ids":["u1"],"hash":{"u1":{"name":"One"}}}}',
+    });
+    const other = pusherSigner.authorizeChannel(d.socketId, 'presence-lobby', { user_id: 'u2' });
+    d.send({ event: 'pusher:subscribe', data: { channel: 'presence-lobby', ...other } });
+    assert.deepEqual(JSON.parse(String((await d.next('pusher_internal:subscription_succeeded')).data)), {
+      presence: { count: 2, ids: ['u1', 'u2'], hash: { u1: { name: 'One' }, u2: null } },
+    });
+    assert.deepEqual(await c.next('pusher_internal:member_added'), {
+      event: 'pusher_internal:member_added',
+      channel: 'presence-lobby',
+      data: '{"user_id":"u2"}',
+    });
+    d.send({ event: 'client-hi', channel: 'presence-lobby', data: { x: 1 } });
+    assert.deepEqual(await c.next('client-hi'), {
+      event: 'client-hi',
+      channel: 'presence-lobby',
+      data: { x: 1 },
+      user_id: 'u2',
+    });
+    d.send({ event: 'pusher:unsubscribe', data: { channel: 'presence-lobby' } });
+    assert.deepEqual(await c.next('pusher_internal:member_removed'), {
+      event: 'pusher_internal:member_removed',
+      channel: 'presence-lobby',
+      data: '{"user_id":"u2"}',
+    });
+    assert.equal(d.frames.filter((f) => f.event.startsWith('pusher_internal:member')).length, 0);
     c.close();
+    d.close();
   });
 
   it('client events: private channels only, subscribed only, never back to the sender, rate limited with 4301', async () => {

@@ -142,6 +142,32 @@ export function pusherJsClient(
   } as ConstructorParameters<typeof PusherJs>[1]);
 }
 
+/** A Pusher presence member as an app's backend signs it into `channel_data`. */
+export interface PusherPresenceUser {
+  user_id: string;
+  user_info?: Record<string, unknown>;
+}
+
+/** pusherJsClient whose presence subscriptions are signed as `user` (other channels as usual). */
+export function pusherJsPresenceClient(
+  port: number,
+  user: PusherPresenceUser,
+  options: Partial<ConstructorParameters<typeof PusherJs>[1]> = {},
+): PusherJs {
+  return pusherJsClient(port, {
+    channelAuthorization: {
+      customHandler: ({ socketId, channelName }, callback) =>
+        callback(
+          null,
+          channelName.startsWith('presence-')
+            ? pusherSigner.authorizeChannel(socketId, channelName, user)
+            : pusherSigner.authorizeChannel(socketId, channelName),
+        ),
+    },
+    ...options,
+  } as Partial<ConstructorParameters<typeof PusherJs>[1]>);
+}
+
 /** Resolves when a pusher-js channel reports subscription_succeeded (rejects on an error). */
 export function whenSubscribed(client: PusherJs, channel: string): Promise<void> {
   return new Promise((resolve, reject) => {
