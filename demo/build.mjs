@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Builds the demo page into demo/dist: index.html, styles.css, app.js (the page's code) and
-// notify-client.js (the SDK's browser bundle, loaded as its own module: the page imports it).
+// Builds the demo pages into demo/dist: index.html, styles.css, app.js (the page's code) and
+// notify-client.js (the SDK's browser bundle, loaded as its own module: the page imports it), and the
+// Pusher page: pusher.html and pusher.js (laravel-echo with pusher-js).
 // Usage: node demo/build.mjs [--check]   (--check also type-checks demo/src and the SDK with DOM types)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -57,9 +58,17 @@ export async function buildDemo({ check = false } = {}) {
       },
     ],
   });
-  for (const file of ['index.html', 'styles.css']) copyFileSync(join(here, file), join(demoDist, file));
+  // The Pusher page: laravel-echo and pusher-js, bundled together as a Laravel app's Vite build would.
+  await build({
+    ...common,
+    entryPoints: [join(here, 'src', 'pusher.ts')],
+    outfile: join(demoDist, 'pusher.js'),
+    tsconfig: join(here, 'tsconfig.json'),
+  });
+  for (const file of ['index.html', 'pusher.html', 'styles.css'])
+    copyFileSync(join(here, file), join(demoDist, file));
   const sizes = {};
-  for (const file of ['index.html', 'styles.css', 'app.js', 'notify-client.js']) {
+  for (const file of ['index.html', 'styles.css', 'app.js', 'notify-client.js', 'pusher.html', 'pusher.js']) {
     sizes[file] = gzipSync(readFileSync(join(demoDist, file)), { level: 9 }).length;
   }
   return sizes;

@@ -9,6 +9,12 @@
 //   NOTIFY_JWT_SECRET (dev secret) · NOTIFY_API_KEYS (first key used) · DEMO_USER alice
 //   (an empty variable counts as unset, as compose passes `${VAR:-}`)
 //   DEMO_TOKEN_TTL_SECONDS 900 · DEMO_NO_BUILD=1 to serve demo/dist as it is
+//
+// The Pusher page (/pusher, laravel-echo + pusher-js) is served with the first app of
+// NOTIFY_PUSHER_APPS (else npm start's dev app), connecting to DEMO_WS_URL's host and port (?port=
+// picks another gateway); this server plays the Laravel backend: POST /pusher/auth signs channel
+// authorizations with the app's secret through the `pusher` server SDK, POST /pusher/trigger publishes a
+// headline through ingest's Pusher HTTP API (DEMO_INGEST_URL).
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,6 +25,9 @@ const root = new URL('..', import.meta.url).pathname;
 const USER_ID = /^[A-Za-z0-9_@:+.=-]{1,128}$/;
 const TOPIC = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,7}$/;
 const TICKER_CHANNEL = 'public.ticker';
+const NEWS_CHANNEL = 'news';
+const SOCKET_ID = /^\d{1,20}\.\d{1,20}$/;
+const PUSHER_CHANNEL = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
 const BODY_LIMIT = 16 * 1024;
 
 const env = (name) => process.env[name] || undefined;
@@ -31,6 +40,10 @@ const config = {
   apiKey: (env('NOTIFY_API_KEYS') ?? 'dev-producer-key').split(',')[0].trim(),
   defaultUser: env('DEMO_USER') ?? 'alice',
   tokenTtlSeconds: Number(env('DEMO_TOKEN_TTL_SECONDS') ?? 900),
+  pusherApp: (env('NOTIFY_PUSHER_APPS') ?? 'dev-app:dev-key:dev-pusher-secret')
+    .split(',')[0]
+    .trim()
+    .split(':'),
 };
 
 if (!env('DEMO_NO_BUILD')) {
@@ -45,7 +58,15 @@ const TYPES = {
   '.js': 'text/javascript; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
 };
-const STATIC = ['styles.css', 'app.js', 'app.js.map', 'notify-client.js', 'notify-client.js.map'];
+const STATIC = [
+  'styles.css',
+  'app.js',
+  'app.js.map',
+  'notify-client.js',
+  'notify-client.js.map',
+  'pusher.js',
+  'pusher.js.map',
+];
 /** Files are read and gzipped once: the page is small and fixed while the server runs. */
 const files = new Map();
 function staticFile(name) {
@@ -80,10 +101,17 @@ function signToken(userId) {
   };
 }
 
+const wsOrigin = new URL(config.wsUrl);
+/** The Pusher page reaches any gateway port of the WebSocket host (?port=), ws:// or wss://. */
+const csp = (connect) =>
+  `default-src 'self'; connect-src 'self' ${connect}; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`;
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
-  'content-security-policy': `default-src 'self'; connect-src 'self' ${new URL(config.wsUrl).origin.replace(/^http/, 'ws')}; img-src 'self' data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`,
+  'content-security-policy': csp(wsOrigin.origin.replace(/^http/, 'ws')),
+};
+const PUSHER_PAGE_HEADERS = {
+  'content-security-policy': csp(`ws://${wsOrigin.hostname}:* wss://${wsOrigin.hostname}:*`),
 };
 
 function send(res, status, body, type = 'application/json; charset=utf-8', extra = {}) {
@@ -94,10 +122,19 @@ function send(res, status, body, type = 'application/json; charset=utf-8', extra
   res.end(payload);
 }
 
-function readJson(req) {
+/** The Pusher page, pointed at DEMO_WS_URL's host and port (the load balancer serves /app/ too). */
+function pusherPage(user) {
+  const port = wsOrigin.port || (wsOrigin.protocol === 'wss:' ? '443' : '80');
+  const html = readFileSync(join(dist, 'pusher.html'), 'utf8')
+    .replace('__PUSHER_KEY__', escapeAttr(config.pusherApp[1] ?? ''))
+    .replace('__PUSHER_WS_HOST__', escapeAttr(wsOrigin.hostname))
+    .replace('__PUSHER_WS_PORT__', escapeAttr(port))
+    .replace('__NOTIFY_USER__', escapeAttr(user));
+  return Buffer.from(html);
+}
+
+function readBody(req) {
   return new Promise((resolve, reject) => {
-    if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
-      return reject(new HttpError(415, 'JSON only'));
     let size = 0;
     const chunks = [];
     req.on('data', (chunk) => {
@@ -107,18 +144,28 @@ function readJson(req) {
         req.destroy();
       } else chunks.push(chunk);
     });
-    req.on('end', () => {
-      try {
-        const value = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-        if (typeof value !== 'object' || value === null || Array.isArray(value))
-          throw new Error('not an object');
-        resolve(value);
-      } catch {
-        reject(new HttpError(400, 'invalid JSON'));
-      }
-    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+async function readJson(req) {
+  if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'JSON only');
+  const text = await readBody(req);
+  try {
+    const value = JSON.parse(text || '{}');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+    return value;
+  } catch {
+    throw new HttpError(400, 'invalid JSON');
+  }
+}
+
+/** pusher-js posts its channel authorization as a form (socket_id, channel_name, and our params). */
+async function readForm(req) {
+  if (!/^application\/x-www-form-urlencoded\b/.test(req.headers['content-type'] ?? ''))
+    throw new HttpError(415, 'application/x-www-form-urlencoded only');
+  return new URLSearchParams(await readBody(req));
 }
 
 class HttpError extends Error {
@@ -182,15 +229,80 @@ async function api(req, res, path) {
   throw new HttpError(404, 'not found');
 }
 
+/** The Pusher server SDK, pointed at ingest's Pusher HTTP API; loaded on first use. */
+let pusherSdk;
+async function pusher() {
+  if (!pusherSdk) {
+    const { default: Pusher } = await import('pusher').catch(() => {
+      throw new HttpError(503, "the 'pusher' server SDK is not installed next to this server");
+    });
+    const ingestUrl = new URL(config.ingestUrl);
+    const [appId, key, secret] = config.pusherApp;
+    pusherSdk = new Pusher({
+      appId,
+      key,
+      secret,
+      host: ingestUrl.hostname,
+      port: ingestUrl.port || undefined,
+      useTLS: ingestUrl.protocol === 'https:',
+    });
+  }
+  return pusherSdk;
+}
+
+/** The Laravel backend's part: /broadcasting/auth (here /pusher/auth) and a trigger. */
+async function pusherApi(req, res, path) {
+  if (req.method !== 'POST') throw new HttpError(405, 'POST only');
+  if (path === '/pusher/auth') {
+    const form = await readForm(req);
+    const socketId = form.get('socket_id') ?? '';
+    const channel = form.get('channel_name') ?? '';
+    if (!SOCKET_ID.test(socketId)) throw new HttpError(400, 'socket_id: <digits>.<digits>');
+    if (!PUSHER_CHANNEL.test(channel)) throw new HttpError(400, 'channel_name: a Pusher channel name');
+    const sdk = await pusher();
+    if (channel.startsWith('presence-')) {
+      // Laravel's channels.php returns the user's id and name; Echo's here/joining/leaving get them.
+      const user = userOf(form.get('user') ?? undefined);
+      return send(
+        res,
+        200,
+        sdk.authorizeChannel(socketId, channel, { user_id: user, user_info: { id: user, name: user } }),
+      );
+    }
+    if (channel.startsWith('private-')) return send(res, 200, sdk.authorizeChannel(socketId, channel));
+    throw new HttpError(403, 'public channels need no authorization');
+  }
+  if (path === '/pusher/trigger') {
+    const body = await readJson(req);
+    const headline = text(body.text, 140, 'text');
+    if (!headline) throw new HttpError(400, 'text is required');
+    const sdk = await pusher();
+    // The SDK resolves on 2xx only; a refusal (RequestError) carries ingest's status and plain-text body.
+    const out = await sdk
+      .trigger(NEWS_CHANNEL, 'headline', { text: headline, at: new Date().toISOString() })
+      .catch((err) => {
+        if (typeof err.status !== 'number') throw err;
+        throw new HttpError(502, `ingest answered ${err.status}: ${err.body ?? ''}`.trim());
+      });
+    return send(res, 200, await out.text());
+  }
+  throw new HttpError(404, 'not found');
+}
+
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://demo');
   const path = url.pathname;
   const handle = async () => {
     if (path.startsWith('/api/')) return api(req, res, path);
+    if (path.startsWith('/pusher/')) return pusherApi(req, res, path);
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'GET only');
     if (path === '/healthz') return send(res, 200, { ok: true });
     if (path === '/' || path === '/index.html') {
       return send(res, 200, page(userOf(url.searchParams.get('user') ?? undefined)), TYPES['.html']);
+    }
+    if (path === '/pusher' || path === '/pusher.html') {
+      const user = userOf(url.searchParams.get('user') ?? undefined);
+      return send(res, 200, pusherPage(user), TYPES['.html'], PUSHER_PAGE_HEADERS);
     }
     const name = path.slice(1);
     if (!STATIC.includes(name)) throw new HttpError(404, 'not found');

@@ -154,6 +154,7 @@ notify is starting: ingest http://127.0.0.1:${ports.ingest} (OpenAPI at /docs), 
       ? `HAProxy ${lbWsUrl} (least connections over both gateways)`
       : "gateway-a only: install haproxy ('apt install haproxy') to put a load balancer in front"
   }
+  Pusher demo page:     http://127.0.0.1:${ports.demo}/pusher?user=ada (laravel-echo; &port=${ports.gatewayB} for gateway-b)
 Try it:
   websocat 'ws://127.0.0.1:${ports.gatewayA}/v1/ws?device=cli&token=${token}'
   curl -XPOST http://127.0.0.1:${ports.ingest}/v1/notifications -H 'authorization: Bearer ${env.NOTIFY_API_KEYS}' \\

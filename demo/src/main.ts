@@ -24,6 +24,8 @@ const meta = (name: string): string =>
 
 const user = meta('notify-user') || 'alice';
 const wsUrl = meta('notify-ws-url');
+// The Pusher page takes the same user.
+document.getElementById('pusher-demo-link')?.setAttribute('href', `pusher?user=${encodeURIComponent(user)}`);
 
 const ui = {
   conn: $('conn'),

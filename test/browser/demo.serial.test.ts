@@ -1,11 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  freePort,
   startCluster,
   startHaproxy,
   TEST_API_KEY,
@@ -14,19 +12,15 @@ import {
   type TestHaproxy,
   zoneWhereClock,
 } from '@notify/testing';
-
-const ROOT = join(__dirname, '..', '..', '..');
-const ARTIFACTS = join(ROOT, 'test-artifacts', 'browser');
-const CHROMIUM = process.env.NOTIFY_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-gpu',
-  '--no-first-run',
-];
-const UI_TIMEOUT = 15_000;
+import {
+  ARTIFACTS,
+  buildDemo,
+  launchChromium,
+  ROOT,
+  startDemoServer,
+  UI_TIMEOUT,
+  type DemoServer,
+} from './demo-harness';
 
 // The functions given to page.evaluate run in the browser. The root tsconfig has no DOM lib (the
 // services must not see one), so the little they use is declared here, for this module only.
@@ -58,8 +52,7 @@ declare const window: { scrollTo(x: number, y: number): void };
 describe('demo page in Chromium: two devices of one user, behind HAProxy', () => {
   let cluster: TestCluster;
   let proxy: TestHaproxy;
-  let demo: ChildProcess;
-  let demoLog = '';
+  let demo: DemoServer;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
@@ -69,40 +62,19 @@ describe('demo page in Chromium: two devices of one user, behind HAProxy', () =>
   const user = 'alice';
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `${CHROMIUM} not found: install Debian's chromium ('apt-get install -y chromium')`,
-    );
     mkdirSync(ARTIFACTS, { recursive: true });
-    // Type-checks the page and the SDK with DOM types, then bundles them (esbuild).
-    const build = spawnSync(process.execPath, [join(ROOT, 'demo', 'build.mjs'), '--check'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    assert.equal(build.status, 0, `demo build failed:\n${build.stdout}${build.stderr}`);
+    buildDemo();
 
     cluster = await startCluster({ gateways: 2, env: { NOTIFY_ACK_FLUSH_MS: '50' } });
     proxy = await startHaproxy(cluster.gateways.map((g) => g.port));
     await proxy.waitAllUp();
-    const demoPort = await freePort();
-    demo = spawn(process.execPath, [join(ROOT, 'scripts', 'demo-server.mjs')], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DEMO_NO_BUILD: '1',
-        DEMO_PORT: String(demoPort),
-        DEMO_WS_URL: `ws://127.0.0.1:${proxy.port}/v1/ws`,
-        DEMO_INGEST_URL: cluster.ingestUrl,
-        DEMO_USER: user,
-        NOTIFY_JWT_SECRET: TEST_JWT_SECRET,
-        NOTIFY_API_KEYS: TEST_API_KEY,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    demo = await startDemoServer({
+      DEMO_WS_URL: `ws://127.0.0.1:${proxy.port}/v1/ws`,
+      DEMO_INGEST_URL: cluster.ingestUrl,
+      DEMO_USER: user,
+      NOTIFY_JWT_SECRET: TEST_JWT_SECRET,
+      NOTIFY_API_KEYS: TEST_API_KEY,
     });
-    demo.stdout?.on('data', (d: Buffer) => (demoLog += d.toString()));
-    demo.stderr?.on('data', (d: Buffer) => (demoLog += d.toString()));
-    await waitHttp(`http://127.0.0.1:${demoPort}/healthz`, () => demoLog);
 
     // An inbox with history to scroll through: 45 notifications before any page opens.
     for (let i = 1; i <= 45; i++) {
@@ -115,13 +87,13 @@ describe('demo page in Chromium: two devices of one user, behind HAProxy', () =>
       assert.equal(res.status, 202);
     }
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const open = async (): Promise<Page> => {
       const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       contexts.push(context);
       const page = await context.newPage();
       page.on('pageerror', (err) => pageErrors.push(err.message));
-      await page.goto(`http://127.0.0.1:${demoPort}/`);
+      await page.goto(`http://127.0.0.1:${demo.port}/`);
       return page;
     };
     [a, b] = await Promise.all([open(), open()]);
@@ -129,10 +101,7 @@ describe('demo page in Chromium: two devices of one user, behind HAProxy', () =>
 
   after(async () => {
     await browser?.close().catch(() => undefined);
-    if (demo && demo.exitCode === null) {
-      demo.kill('SIGTERM');
-      await new Promise((r) => demo.once('exit', r));
-    }
+    await demo?.stop();
     await proxy?.stop();
     await cluster?.stop();
   });
@@ -406,16 +375,3 @@ describe('demo page in Chromium: two devices of one user, behind HAProxy', () =>
 
 /** A zone where the clock reads between 22:40 and 06:20 now: inside 22:00–07:00. */
 const zoneAtNight = (): string => zoneWhereClock((m) => m >= 22 * 60 + 40 || m < 6 * 60 + 20);
-
-async function waitHttp(url: string, output: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} not up after ${timeoutMs} ms:\n${output()}`);
-}
