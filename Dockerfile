@@ -17,6 +17,11 @@ RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no
 COPY . .
 # The demo page too (esbuild is a dev dependency): the demo stage below serves it.
 RUN npm run build && node demo/build.mjs
+# The demo server signs Pusher channel auth with the pusher server SDK (a dev dependency of notify):
+# installed alone, at the version the lock file pins, for the demo stage only.
+RUN --mount=type=cache,target=/root/.npm npm install --prefix /demo-deps --no-save --omit=dev \
+      --ignore-scripts --no-audit --no-fund \
+      "pusher@$(node -p "require('./package-lock.json').packages['node_modules/pusher'].version")"
 
 # The demo page's server (DEMO ONLY: it signs tokens with the secret it is given), for
 # `docker compose up`. Not the last stage, so `docker build .` still builds the production image.
@@ -24,6 +29,7 @@ FROM ${NODE_IMAGE} AS demo
 WORKDIR /app
 COPY --from=build /app/demo/dist ./demo/dist
 COPY --from=build /app/scripts/demo-server.mjs ./scripts/demo-server.mjs
+COPY --from=build /demo-deps/node_modules ./node_modules
 ENV DEMO_NO_BUILD=1 DEMO_HOST=0.0.0.0
 USER node
 EXPOSE 8001
