@@ -1,7 +1,11 @@
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import type { JsonLogger } from '@notify/logging';
-import { PUSHER_WEBHOOK_QUEUE, PUSHER_WEBHOOK_QUEUE_OPTIONS, type PusherWebhookMessage } from '@notify/pusher';
+import {
+  PUSHER_WEBHOOK_QUEUE,
+  PUSHER_WEBHOOK_QUEUE_OPTIONS,
+  type PusherWebhookMessage,
+} from '@notify/pusher';
 import type { PusherWebhooks } from '../core/ports';
 import type { NodeQueue } from './node-queue';
 
