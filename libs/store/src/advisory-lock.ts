@@ -24,11 +24,18 @@ export class AdvisoryLock {
   async tryAcquire(): Promise<boolean> {
     if (this.holding) return true;
     const client = this.client ?? (await this.connect());
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-      this.name,
-    ]);
-    this.holding = rows[0]?.ok === true && this.client === client;
-    return this.holding;
+    try {
+      const { rows } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock(hashtext($1)) AS ok',
+        [this.name],
+      );
+      this.holding = rows[0]?.ok === true && this.client === client;
+      return this.holding;
+    } catch (err) {
+      // Whatever broke the query, the next try starts on a fresh connection.
+      await this.release();
+      throw err;
+    }
   }
 
   /** Gives the lock up by closing the connection (which releases every lock of the session). */
