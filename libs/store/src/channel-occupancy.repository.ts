@@ -9,7 +9,7 @@ export interface ChannelSubscriptions {
 }
 
 /** `LIKE` pattern matching every string that starts with `prefix`. */
-const startsWith = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+export const likePrefix = (prefix: string): string => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /**
  * How many sockets of each gateway node are subscribed to each (Pusher) channel, in
@@ -38,14 +38,17 @@ export class ChannelOccupancyRepository {
     });
   }
 
-  /** Channels starting with `prefix` that have subscribers on a live node, with the sums, by name. */
-  async occupied(prefix: string, nodeTtlMs: number): Promise<ChannelSubscriptions[]> {
+  /**
+   * Channels starting with `prefix` that have subscribers on a live node, with the sums, by name; at
+   * most `limit` (unset: all).
+   */
+  async occupied(prefix: string, nodeTtlMs: number, limit?: number): Promise<ChannelSubscriptions[]> {
     const { rows } = await sql<ChannelSubscriptions>`
       SELECT o.channel, sum(o.subscriptions)::int AS subscriptions
       FROM channel_occupancy o JOIN gateway_nodes g ON g.node_id = o.node_id
-      WHERE o.channel COLLATE "C" LIKE ${startsWith(prefix)}
+      WHERE o.channel COLLATE "C" LIKE ${likePrefix(prefix)}
         AND g.heartbeat_at > now() - ${ttlInterval(nodeTtlMs)}
-      GROUP BY o.channel ORDER BY o.channel COLLATE "C"`.execute(this.db);
+      GROUP BY o.channel ORDER BY o.channel COLLATE "C" LIMIT ${limit ?? null}`.execute(this.db);
     return rows;
   }
 

@@ -18,3 +18,4 @@ export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
 export * from './preferences.repository';
 export * from './receipts.repository';
 export * from './notification-filters';
+export * from './advisory-lock';

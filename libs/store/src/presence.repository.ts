@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { likePrefix } from './channel-occupancy.repository';
 import type { Db } from './database';
 
 export type PresenceInfo = Readonly<Record<string, unknown>>;
@@ -120,6 +121,23 @@ export class PresenceRepository {
         ? { userId: r.user_id, connections: r.connections }
         : { userId: r.user_id, info, connections: r.connections };
     });
+  }
+
+  /**
+   * Every (channel, user) membership on the live nodes of the channels starting with `prefix`, one
+   * row per pair whatever the number of nodes, by channel then user; at most `limit`.
+   */
+  async membersByPrefix(
+    prefix: string,
+    staleMs: number,
+    limit: number,
+  ): Promise<{ channel: string; userId: string }[]> {
+    const { rows } = await sql<{ channel: string; user_id: string }>`
+      SELECT DISTINCT m.channel, m.user_id
+      FROM presence_members m JOIN presence_nodes n USING (node_key)
+      WHERE m.channel COLLATE "C" LIKE ${likePrefix(prefix)} AND n.heartbeat_at > now() - ${interval(staleMs)}
+      ORDER BY m.channel, m.user_id LIMIT ${limit}`.execute(this.db);
+    return rows.map((r) => ({ channel: r.channel, userId: r.user_id }));
   }
 
   /** A user's connections on the live gateway nodes (`user_connections`), whatever they subscribed to. */

@@ -25,6 +25,7 @@ import {
 import { BrokerBindings } from './broker/bindings';
 import { BrokerDispatch, type DeliveryHandler } from './broker/dispatch';
 import { BrokerPusher } from './broker/pusher-broker';
+import { BrokerPusherWebhooks } from './broker/webhook-publisher';
 import { NodeQueue } from './broker/node-queue';
 import { BrokerPresenceBus } from './broker/presence-bus';
 import { loadGatewayConfig } from './config/gateway.config';
@@ -205,6 +206,8 @@ async function main(): Promise<void> {
   const server = new UwsServer(app, uws, config, lifecycle, compaction, metrics, log);
   server.serve({ path: '/v1/ws', protocol: v1 });
   const pusherBroker = new BrokerPusher(nodeQueue);
+  const pusherWebhooks =
+    pusherApps.enabled && config.pusher.webhooks ? new BrokerPusherWebhooks(nodeQueue, log) : null;
   const pusherMetrics = new PusherMetrics(metrics.registry);
   const pusherSessions = new PusherSessions(
     pusherSockets,
@@ -217,7 +220,7 @@ async function main(): Promise<void> {
   if (pusherApps.enabled) {
     const pusher = new PusherProtocol(
       pusherApps,
-      { wire: writer, metrics: pusherMetrics, occupancy, presence: pusherPresence },
+      { wire: writer, metrics: pusherMetrics, occupancy, presence: pusherPresence, webhooks: pusherWebhooks },
       pusherSessions,
       channels,
       pusherBroker,
@@ -292,6 +295,7 @@ async function main(): Promise<void> {
     },
   });
   log.info('node queue consuming', { queue: nodeQueue.queueName });
+  pusherWebhooks?.start();
   compaction.started(Date.now());
 
   let stopping = false;
@@ -306,6 +310,7 @@ async function main(): Promise<void> {
     await userConnections.stop().catch(() => undefined);
     await occupancy?.stop().catch(() => undefined);
     await presence.stop().catch(() => undefined);
+    await pusherWebhooks?.close().catch(() => undefined);
     await nodeQueue.close().catch(() => undefined);
     await db.destroy();
     log.info('stopped');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { AmqpConnectionManager, ChannelWrapper, CreateChannelOpts } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { assertDeliveryExchange, connectAmqp, Topology, type AmqpConnectionOptions } from '@notify/amqp';
 import type { JsonLogger } from '@notify/logging';
@@ -278,6 +278,12 @@ export class NodeQueue {
       persistent: false,
       headers,
     });
+  }
+
+  /** Another channel on the node's connection (after `start`), e.g. a confirm channel for a queue. */
+  createChannel(options: CreateChannelOpts): ChannelWrapper {
+    if (!this.connection) throw new Error('node queue not started');
+    return this.connection.createChannel(options);
   }
 
   async close(): Promise<void> {

@@ -65,6 +65,8 @@ export interface PusherConfig {
   maxEventBytes: number;
   /** Connections per app on each node; more are closed with 4004. */
   maxConnectionsPerApp: number;
+  /** Client events are published to notify.pusher.webhooks for ingest's webhooks. */
+  webhooks: boolean;
 }
 
 function loadPusherConfig(env: EnvReader): PusherConfig {
@@ -75,6 +77,7 @@ function loadPusherConfig(env: EnvReader): PusherConfig {
     clientEventsPerSecond: env.int('NOTIFY_PUSHER_CLIENT_EVENTS_PER_S', 10, 1, 10_000),
     maxEventBytes: env.int('NOTIFY_PUSHER_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES, 256, 1024 * 1024),
     maxConnectionsPerApp: env.int('NOTIFY_PUSHER_MAX_CONNECTIONS_PER_APP', 100_000, 1, 10_000_000),
+    webhooks: env.bool('NOTIFY_PUSHER_WEBHOOKS', false),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { NotificationPayload, Preferences } from '@notify/protocol';
+import type { PusherWebhookMessage } from '@notify/pusher';
 import type { PresenceInfo, StoredChannelMessage } from '@notify/store';
 
 /**
@@ -110,6 +111,14 @@ export interface PusherBroker {
   publishClientEvent(channel: string, body: Uint8Array, senderSocketId: string): Promise<void>;
   acquireUser(appId: string, userId: string): Promise<void>;
   releaseUser(appId: string, userId: string): void;
+}
+
+/**
+ * Pusher webhook events this node is the source of (client events), for ingest to POST. Fire and
+ * forget: a lost event is logged, never retried by the caller, never delays the relay.
+ */
+export interface PusherWebhooks {
+  publish(message: PusherWebhookMessage): void;
 }
 
 /** Sends a preferences change to the user's sockets on the other nodes (this node's are told at once). */

@@ -14,6 +14,8 @@ export interface PusherApiConfig {
   maxEventBytes: number;
   /** Where webhooks are POSTed; unset: no webhooks (the queue is neither declared nor consumed). */
   webhookUrl?: string;
+  /** How often the webhook sources (channel and member transitions) read the gateways' state. */
+  webhookSourcesIntervalMs: number;
 }
 
 /** Everything ingest reads from its environment, validated once at start-up. */
@@ -86,6 +88,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
       apps: new PusherApps(parsePusherApps(env.optionalString('NOTIFY_PUSHER_APPS'))),
       maxEventBytes: env.int('NOTIFY_PUSHER_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES, 1, 1024 * 1024),
       webhookUrl: optionalUrl(env, 'NOTIFY_PUSHER_WEBHOOK_URL', ['http:', 'https:']),
+      webhookSourcesIntervalMs: env.int('NOTIFY_PUSHER_WEBHOOK_SOURCES_INTERVAL_MS', 500, 50, 60_000),
     },
     env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
     env.int('NOTIFY_RECEIPT_RETENTION_DAYS', 30, 1, 3650),

@@ -9,6 +9,7 @@ import { PusherRequestMiddleware } from './pusher-request.middleware';
 import { PusherTerminatePublisher } from './terminate.publisher';
 import { TriggerPusherEvents } from './trigger-events.use-case';
 import { PusherWebhookConsumer } from './webhook.consumer';
+import { PusherWebhookSources } from './webhook-sources.service';
 
 /** Pusher's HTTP API under /apps/{appId}/ (docs/pusher.md). */
 @Module({
@@ -19,6 +20,7 @@ import { PusherWebhookConsumer } from './webhook.consumer';
     PusherChannelInfo,
     PusherTerminatePublisher,
     PusherWebhookConsumer,
+    PusherWebhookSources,
     { provide: PresenceMembers, useClass: StoredPresenceMembers },
     { provide: PresenceRepository, inject: [DATABASE], useFactory: (db: Db) => new PresenceRepository(db) },
     {

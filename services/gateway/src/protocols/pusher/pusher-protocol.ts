@@ -177,8 +177,9 @@ export class PusherProtocol implements ProtocolAdapter {
     if (f.event.length > MAX_EVENT_NAME_LENGTH)
       return p.error(null, `event name over ${MAX_EVENT_NAME_LENGTH} characters`);
     const data = f.data === undefined ? null : f.data;
-    // On presence channels Pusher tells the receivers who sent it.
-    const encoded = encodeClientEvent(f.event, channel, data, p.memberIds?.get(internal));
+    // On presence channels Pusher tells the receivers (and the webhook) who sent it.
+    const userId = p.memberIds?.get(internal);
+    const encoded = encodeClientEvent(f.event, channel, data, userId);
     if (encoded === null) return p.error(null, 'client event data nested too deeply');
     const { body, dataBytes } = encoded;
     if (dataBytes > this.options.maxEventBytes)
@@ -188,6 +189,18 @@ export class PusherProtocol implements ProtocolAdapter {
     this.broker.publishClientEvent(internal, body, p.socketId).catch((err: unknown) => {
       this.log.warn('pusher client event not published', { channel: internal, error: err });
       p.error(null, 'client event not delivered; retry');
+    });
+    this.ctx.webhooks?.publish({
+      appId: p.app!.id,
+      event: {
+        name: 'client_event',
+        channel,
+        event: f.event,
+        // Pusher's webhook carries the data as the string the client sent, JSON-encoded when an object.
+        data: typeof data === 'string' ? data : JSON.stringify(data),
+        socket_id: p.socketId,
+        ...(userId === undefined ? {} : { user_id: userId }),
+      },
     });
   }
 }

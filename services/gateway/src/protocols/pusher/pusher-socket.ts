@@ -1,7 +1,7 @@
 import { internalChannel, type PusherApp } from '@notify/pusher';
 import type { StoredChannelMessage } from '@notify/store';
 import type { ChannelOccupancy } from '../../core/channels/channel-occupancy';
-import type { CloseReason, Refusal, RefusalKind, SubscribedInfo } from '../../core/ports';
+import type { CloseReason, PusherWebhooks, Refusal, RefusalKind, SubscribedInfo } from '../../core/ports';
 import type { Wire } from '../../core/protocol-adapter';
 import type { FrameRateState } from '../../core/sessions/frame-rate';
 import type { ClientPort, Session } from '../../core/sessions/session';
@@ -25,6 +25,8 @@ export interface PusherContext {
   readonly occupancy: ChannelOccupancy | undefined;
   /** Member changes of presence channels, and who is a member through which local connection. */
   readonly presence: PusherPresenceOutput;
+  /** Where client events are reported as webhook events; null when webhooks are off. */
+  readonly webhooks: PusherWebhooks | null;
 }
 
 /** Why a connection is closed as soon as it opens (Pusher answers these after the handshake). */
