@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { currentCorrelationId } from './correlation';
 import { rootLogger } from './root-logger';
 import type { LogLevel } from './levels';
 
@@ -7,8 +6,8 @@ export type LogFields = Record<string, unknown>;
 
 /**
  * Structured JSON logs, one object per line on stdout, through pino (root-logger.ts). The interface
- * predates pino and stays: `log.info(msg, fields)`. A line written while a correlation id is current
- * (ingest, correlation.ts) carries it as `correlationId`.
+ * predates pino and stays: `log.info(msg, fields)`. Lines about one request or message name its
+ * `correlationId` in their fields.
  */
 export class JsonLogger {
   private readonly pino: Logger;
@@ -34,21 +33,15 @@ export class JsonLogger {
   }
 
   debug(msg: string, fields?: LogFields): void {
-    if (this.pino.isLevelEnabled('debug')) this.pino.debug(withCorrelation(fields), msg);
+    if (this.pino.isLevelEnabled('debug')) this.pino.debug(fields ?? {}, msg);
   }
   info(msg: string, fields?: LogFields): void {
-    this.pino.info(withCorrelation(fields), msg);
+    this.pino.info(fields ?? {}, msg);
   }
   warn(msg: string, fields?: LogFields): void {
-    this.pino.warn(withCorrelation(fields), msg);
+    this.pino.warn(fields ?? {}, msg);
   }
   error(msg: string, fields?: LogFields): void {
-    this.pino.error(withCorrelation(fields), msg);
+    this.pino.error(fields ?? {}, msg);
   }
-}
-
-function withCorrelation(fields: LogFields | undefined): LogFields {
-  const id = currentCorrelationId();
-  if (id === undefined || (fields !== undefined && 'correlationId' in fields)) return fields ?? {};
-  return { correlationId: id, ...fields };
 }

@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     nodeTtlMs: config.nodeTtlMs,
   });
   const cursorWriter = new CursorWriter(new CursorsRepository(db), config.ackFlushMs, log);
-  const receiptWriter = new ReceiptWriter(new ReceiptsRepository(db), config.ackFlushMs, log);
+  const receiptWriter = new ReceiptWriter(new ReceiptsRepository(db), config.receiptFlushMs, log);
   const delivery = new UserDelivery(reads, receiptWriter, metrics, log);
   const channelsRepository = new ChannelsRepository(db);
   // Pusher connections (docs/pusher.md) share the channels; their frames are built by their own output.

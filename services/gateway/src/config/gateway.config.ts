@@ -31,6 +31,8 @@ export interface GatewayConfig {
   /** How long a user's routing key stays bound after their last socket left, to absorb reconnects. */
   unbindLingerMs: number;
   ackFlushMs: number;
+  /** Delivery receipts are written this often: their precision, traded for rows per second. */
+  receiptFlushMs: number;
   maxSubscriptions: number;
   /** Client frames per second per connection (burst: one second's worth). */
   maxFramesPerSecond: number;
@@ -117,6 +119,7 @@ export function loadGatewayConfig(env: EnvReader = new EnvReader()): GatewayConf
     drainMs: env.int('NOTIFY_DRAIN_MS', 10_000, 0, 300_000),
     unbindLingerMs: env.int('NOTIFY_UNBIND_LINGER_MS', 2_000, 0, 600_000),
     ackFlushMs: env.int('NOTIFY_ACK_FLUSH_MS', 200, 10, 10_000),
+    receiptFlushMs: env.int('NOTIFY_RECEIPT_FLUSH_MS', 200, 10, 60_000),
     maxSubscriptions: env.int('NOTIFY_MAX_SUBSCRIPTIONS', 100, 1, 10_000),
     maxFramesPerSecond: env.int('NOTIFY_MAX_FRAMES_PER_SECOND', 100, 1, 100_000),
     maxConnectionsPerUser: env.int('NOTIFY_MAX_CONNECTIONS_PER_USER', 100, 1, 1_000_000),

@@ -1,7 +1,7 @@
 import { Controller, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { correlationIdFrom, JsonLogger, runWithCorrelation } from '@notify/logging';
+import { correlationIdFrom, JsonLogger } from '@notify/logging';
 import { IngestConfig } from '../config/ingest.config';
 import { PublishChannelMessageUseCase } from '../channels/publish-channel-message.use-case';
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
@@ -37,9 +37,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     const correlationId = correlationIdFrom(
       message.properties.correlationId || message.properties.messageId || undefined,
     );
-    const work = runWithCorrelation(correlationId, () =>
-      this.process(body, message, context.getChannelRef() as Channel),
-    );
+    const work = this.process(body, message, context.getChannelRef() as Channel, correlationId);
     this.inFlight.add(work);
     return work.finally(() => this.inFlight.delete(work));
   }
@@ -50,7 +48,12 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async process(body: unknown, message: ConsumeMessage, channel: Channel): Promise<void> {
+  private async process(
+    body: unknown,
+    message: ConsumeMessage,
+    channel: Channel,
+    correlationId: string,
+  ): Promise<void> {
     // While draining, a new message stays unacked and returns to the queue when the channel closes.
     if (this.draining) return;
     const parsed = await parseIngestMessage(
@@ -62,21 +65,25 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     );
     const key = (message.properties.messageId as string | undefined) || undefined;
     for (let attempt = 0; ; attempt++) {
-      const outcome = parsed.kind === 'invalid' || this.draining ? null : await this.store(parsed, key);
+      const outcome =
+        parsed.kind === 'invalid' || this.draining ? null : await this.store(parsed, key, correlationId);
       const step = nextStep(parsed, outcome, attempt, this.draining);
       switch (step.do) {
         case 'ack':
-          this.log.debug('message stored', { routingKey: message.fields.routingKey });
+          this.log.debug('message stored', { routingKey: message.fields.routingKey, correlationId });
           return this.ack(channel, message);
         case 'leave':
           return;
         case 'dead-letter':
           if (step.unexpected !== undefined)
-            this.log.error('message refused after an unexpected error', { error: step.unexpected });
-          return this.refuse(message, channel, step.reason);
+            this.log.error('message refused after an unexpected error', {
+              correlationId,
+              error: step.unexpected,
+            });
+          return this.refuse(message, channel, step.reason, correlationId);
         case 'retry':
           this.metrics.storeRetries.inc();
-          this.log.warn('store unavailable; retrying', { attempt, error: step.error });
+          this.log.warn('store unavailable; retrying', { attempt, correlationId, error: step.error });
           await sleep(step.afterMs);
       }
     }
@@ -86,14 +93,16 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   private async store(
     parsed: Exclude<ParsedIngestMessage, { kind: 'invalid' }>,
     key: string | undefined,
+    correlationId: string,
   ): Promise<StoreOutcome> {
     try {
       if (parsed.kind === 'notification') {
-        await this.accept.execute(parsed.dto, { transport: 'amqp', idempotencyKey: key });
+        await this.accept.execute(parsed.dto, { transport: 'amqp', idempotencyKey: key, correlationId });
       } else {
         await this.channels.execute(parsed.channel, parsed.dto.data, {
           transport: 'amqp',
           idempotencyKey: key ?? parsed.dto.idempotencyKey,
+          correlationId,
         });
       }
       return { stored: true };
@@ -119,13 +128,22 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     }
   }
 
-  private async refuse(message: ConsumeMessage, channel: Channel, reason: string): Promise<void> {
+  private async refuse(
+    message: ConsumeMessage,
+    channel: Channel,
+    reason: string,
+    correlationId: string,
+  ): Promise<void> {
     for (let attempt = 0; !this.draining; attempt++) {
       try {
         await this.deadLetters.publish(message, reason);
         this.ack(channel, message);
         this.metrics.deadLettered.inc();
-        this.log.warn('message dead-lettered', { routingKey: message.fields.routingKey, reason });
+        this.log.warn('message dead-lettered', {
+          routingKey: message.fields.routingKey,
+          reason,
+          correlationId,
+        });
         return;
       } catch (err) {
         this.log.warn('dead-letter publish failed; retrying', { attempt, error: err });

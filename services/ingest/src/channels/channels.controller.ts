@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ChannelMessageDto } from '@notify/contracts';
+import { CorrelationId } from '../infrastructure/correlation-id';
 import { ChannelNamePipe } from './channel-name.pipe';
 import {
   PublishChannelMessageUseCase,
@@ -22,10 +23,12 @@ export class ChannelsController {
   async send(
     @Param('channel', new ChannelNamePipe()) channel: string,
     @Body() dto: ChannelMessageDto,
+    @CorrelationId() correlationId: string,
   ): Promise<Omit<AcceptedChannelMessage, 'duplicate'>> {
     const { id, offset } = await this.publish.execute(channel, dto.data, {
       transport: 'http',
       idempotencyKey: dto.idempotencyKey,
+      correlationId,
     });
     return { id, offset };
   }

@@ -36,7 +36,7 @@ export class PublishChannelMessageUseCase {
   async execute(
     channel: string,
     data: unknown,
-    arrival: { transport: Transport; idempotencyKey?: string },
+    arrival: { transport: Transport; idempotencyKey?: string; correlationId?: string },
   ): Promise<AcceptedChannelMessage> {
     const { transport, idempotencyKey } = arrival;
     const stop = this.metrics.acceptSeconds.startTimer({ transport });
@@ -45,7 +45,11 @@ export class PublishChannelMessageUseCase {
     const committedAt = stampNow();
     // A duplicate is routed again: the first attempt may have died between commit and publish.
     if (result.message)
-      await this.delivery.publishChannelMessage(result.message, { acceptedAt, committedAt });
+      await this.delivery.publishChannelMessage(result.message, {
+        acceptedAt,
+        committedAt,
+        correlationId: arrival.correlationId,
+      });
     stop();
     this.metrics.stageSeconds.observe(
       { stage: 'commit', kind: 'channel' },

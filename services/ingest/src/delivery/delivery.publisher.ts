@@ -23,7 +23,7 @@ import {
   type StoredChannelMessage,
   type StoredNotification,
 } from '@notify/store';
-import { currentCorrelationId, JsonLogger } from '@notify/logging';
+import { JsonLogger } from '@notify/logging';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 import { IngestMetrics } from '../metrics/ingest-metrics';
 
@@ -31,6 +31,8 @@ import { IngestMetrics } from '../metrics/ingest-metrics';
 export interface EventStamps {
   acceptedAt: number;
   committedAt: number;
+  /** The producer's request or message (x-correlation-id), for the gateways' log lines. */
+  correlationId?: string;
 }
 
 interface DeliveryMessage {
@@ -103,7 +105,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
           [DeliveryHeader.seq]: n.seq,
           [DeliveryHeader.acceptedAt]: stamps.acceptedAt,
           [DeliveryHeader.committedAt]: stamps.committedAt,
-          ...correlationHeader(),
+          ...correlationHeader(stamps),
         },
       })),
     );
@@ -120,7 +122,7 @@ export class DeliveryPublisher implements OnApplicationShutdown {
           [DeliveryHeader.offset]: m.offset,
           [DeliveryHeader.acceptedAt]: stamps.acceptedAt,
           [DeliveryHeader.committedAt]: stamps.committedAt,
-          ...correlationHeader(),
+          ...correlationHeader(stamps),
         },
       },
     ]);
@@ -191,7 +193,6 @@ export class DeliveryPublisher implements OnApplicationShutdown {
 }
 
 /** The request's or message's correlation id (correlation.middleware.ts, ingest.consumer.ts), when set. */
-function correlationHeader(): Record<string, string> {
-  const id = currentCorrelationId();
-  return id === undefined ? {} : { [DeliveryHeader.correlationId]: id };
+function correlationHeader(stamps: EventStamps): Record<string, string> {
+  return stamps.correlationId === undefined ? {} : { [DeliveryHeader.correlationId]: stamps.correlationId };
 }

@@ -48,7 +48,7 @@ export class AcceptNotificationsUseCase {
    */
   async execute(
     dto: SendNotificationDto,
-    arrival: { transport: Transport; idempotencyKey?: string },
+    arrival: { transport: Transport; idempotencyKey?: string; correlationId?: string },
   ): Promise<AcceptedNotification[]> {
     const { transport } = arrival;
     const stop = this.metrics.acceptSeconds.startTimer({ transport });
@@ -75,7 +75,7 @@ export class AcceptNotificationsUseCase {
         (n): n is StoredNotification =>
           n !== null && (n.expiresAt === null || n.expiresAt.getTime() > acceptedAt),
       );
-    await this.delivery.publish(toRoute, { acceptedAt, committedAt });
+    await this.delivery.publish(toRoute, { acceptedAt, committedAt, correlationId: arrival.correlationId });
     stop();
     this.metrics.stageSeconds.observe(
       { stage: 'commit', kind: 'notification' },

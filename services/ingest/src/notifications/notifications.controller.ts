@@ -2,6 +2,7 @@ import { BadRequestException, Body, Controller, HttpCode, Post } from '@nestjs/c
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { recipientLimitError, SendNotificationDto } from '@notify/contracts';
 import { IngestConfig } from '../config/ingest.config';
+import { CorrelationId } from '../infrastructure/correlation-id';
 import { AcceptNotificationsUseCase, type AcceptedNotification } from './accept-notifications.use-case';
 
 @ApiTags('notifications')
@@ -23,10 +24,11 @@ export class NotificationsController {
   @ApiResponse({ status: 503, description: 'Store unavailable: retry with the same idempotencyKey.' })
   async send(
     @Body() dto: SendNotificationDto,
+    @CorrelationId() correlationId: string,
   ): Promise<{ results: Omit<AcceptedNotification, 'duplicate'>[] }> {
     const overLimit = recipientLimitError(dto, this.config.maxRecipients);
     if (overLimit) throw new BadRequestException({ message: 'validation failed', errors: [overLimit] });
-    const results = await this.accept.execute(dto, { transport: 'http' });
+    const results = await this.accept.execute(dto, { transport: 'http', correlationId });
     return { results: results.map(({ userId, id, seq }) => ({ userId, id, seq })) };
   }
 }

@@ -5,6 +5,7 @@ import { PusherChannelInfo, type Attributes, type ChannelInfo } from './channel-
 import { PusherTerminatePublisher } from './terminate.publisher';
 import { TriggerPusherEvents } from './trigger-events.use-case';
 import { checkChannelName, parseBatch, parseInfo, parsePrefix, parseTriggerEvent } from './trigger-request';
+import { CorrelationId } from '../infrastructure/correlation-id';
 
 const SIGNED =
   'Signed as Pusher signs requests: auth_key, auth_timestamp, auth_version=1.0, body_md5, auth_signature.';
@@ -65,9 +66,10 @@ export class PusherApiController {
   async events(
     @Param('appId') appId: string,
     @Body() body: unknown,
+    @CorrelationId() correlationId: string,
   ): Promise<{ channels?: Record<string, Attributes> }> {
     const event = parseTriggerEvent(body, this.maxEventBytes);
-    const [channels] = await this.trigger.execute(appId, [event]);
+    const [channels] = await this.trigger.execute(appId, [event], correlationId);
     return event.info.length > 0 ? { channels } : {};
   }
 
@@ -83,9 +85,13 @@ export class PusherApiController {
     description: '`{}`, or `{batch: [{…}]}` (one per event) when an event asked for `info`.',
   })
   @ApiResponse({ status: 413, description: 'An event’s `data` over NOTIFY_PUSHER_MAX_EVENT_BYTES.' })
-  async batch(@Param('appId') appId: string, @Body() body: unknown): Promise<{ batch?: Attributes[] }> {
+  async batch(
+    @Param('appId') appId: string,
+    @Body() body: unknown,
+    @CorrelationId() correlationId: string,
+  ): Promise<{ batch?: Attributes[] }> {
     const events = parseBatch(body, this.maxEventBytes);
-    const answers = await this.trigger.execute(appId, events);
+    const answers = await this.trigger.execute(appId, events, correlationId);
     if (events.every((e) => e.info.length === 0)) return {};
     return { batch: answers.map((byChannel, i) => byChannel[events[i].channels[0]] ?? {}) };
   }

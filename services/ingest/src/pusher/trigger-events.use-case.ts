@@ -17,7 +17,11 @@ export class TriggerPusherEvents {
   ) {}
 
   /** Stores and routes every event, then answers the `info` each asked for, per channel. */
-  async execute(appId: string, events: readonly TriggerEvent[]): Promise<Record<string, Attributes>[]> {
+  async execute(
+    appId: string,
+    events: readonly TriggerEvent[],
+    correlationId?: string,
+  ): Promise<Record<string, Attributes>[]> {
     await Promise.all(
       events.flatMap((event) => {
         const data: PusherEventData = {
@@ -26,7 +30,7 @@ export class TriggerPusherEvents {
           ...(event.socketId === undefined ? {} : { exclude: event.socketId }),
         };
         return event.channels.map((channel) =>
-          this.publish.execute(internalChannel(appId, channel), data, { transport: 'http' }),
+          this.publish.execute(internalChannel(appId, channel), data, { transport: 'http', correlationId }),
         );
       }),
     );
