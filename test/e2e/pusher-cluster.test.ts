@@ -8,6 +8,7 @@ import {
   PUSHER_TEST_APP,
   PUSHER_TEST_APPS,
   pusherJsClient,
+  pusherSocketId,
   pusherSigner,
   PusherRawClient,
   startCluster,
@@ -36,13 +37,6 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
   }
 }
 
-function connected(client: PusherJs): Promise<string> {
-  return new Promise((resolve) => {
-    if (client.connection.state === 'connected') return resolve(client.connection.socket_id);
-    client.connection.bind('connected', () => resolve(client.connection.socket_id));
-  });
-}
-
 describe('Pusher protocol 7 across two gateways, with pusher-js and laravel-echo', () => {
   let cluster: TestCluster;
   let proxy: TestHaproxy;
@@ -68,7 +62,7 @@ describe('Pusher protocol 7 across two gateways, with pusher-js and laravel-echo
 
   it('delivers a published event to pusher-js subscribers on both nodes, skipping the excluded socket', async () => {
     const [a, b, c] = [pusherJs(port(0)), pusherJs(port(1)), pusherJs(port(1))];
-    const excluded = await connected(b);
+    const excluded = await pusherSocketId(b);
     for (const client of [a, b, c]) {
       await whenSubscribed(client, 'orders');
       await whenSubscribed(client, 'private-orders');
@@ -183,7 +177,7 @@ describe('Pusher protocol 7 across two gateways, with pusher-js and laravel-echo
 
   it('pusher-js clients of a SIGKILLed gateway reconnect through HAProxy, resubscribe and receive', async () => {
     const behindProxy = Array.from({ length: 4 }, () => pusherJs(proxy.port));
-    const firstIds = await Promise.all(behindProxy.map(connected));
+    const firstIds = await Promise.all(behindProxy.map(pusherSocketId));
     for (const client of behindProxy) await whenSubscribed(client, 'private-alerts');
     const heard = behindProxy.map((client) => record(client, 'private-alerts'));
     await cluster.gateways[0].stop('SIGKILL');

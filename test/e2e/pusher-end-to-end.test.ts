@@ -6,6 +6,7 @@ import {
   PUSHER_TEST_APP,
   PUSHER_TEST_APPS,
   pusherJsClient,
+  pusherSocketId,
   pusherSigner,
   PusherRawClient,
   startCluster,
@@ -29,13 +30,6 @@ async function until<T>(
       throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
     await sleep(50);
   }
-}
-
-function connected(client: PusherJs): Promise<string> {
-  return new Promise((resolve) => {
-    if (client.connection.state === 'connected') return resolve(client.connection.socket_id);
-    client.connection.bind('connected', () => resolve(client.connection.socket_id));
-  });
 }
 
 /**
@@ -75,7 +69,7 @@ describe('Pusher end to end: pusher server SDK → ingest → RabbitMQ → two g
 
   it('an event triggered with the SDK reaches subscribers on both nodes, except the socket it names', async () => {
     const [a, b, c] = [pusherJs(port(0)), pusherJs(port(1)), pusherJs(port(1))];
-    const excluded = await connected(c);
+    const excluded = await pusherSocketId(c);
     for (const client of [a, b, c]) await whenSubscribed(client, 'private-orders');
     const heard = [a, b, c].map(() => [] as unknown[]);
     [a, b, c].forEach((client, i) =>

@@ -208,3 +208,11 @@ export async function publishPusherEvent(
     await db.destroy();
   }
 }
+
+/** A pusher-js client's socket_id, once it is connected. */
+export function pusherSocketId(client: PusherJs): Promise<string> {
+  return new Promise((resolve) => {
+    if (client.connection.state === 'connected') return resolve(client.connection.socket_id);
+    client.connection.bind('connected', () => resolve(client.connection.socket_id));
+  });
+}
