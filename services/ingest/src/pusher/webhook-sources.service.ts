@@ -14,6 +14,13 @@ import { IngestConfig } from '../config/ingest.config';
 import { AMQP_CONNECTION } from '../infrastructure/amqp.module';
 import { memberKey, webhookTransitions, type OccupancySnapshot } from './webhook-transitions';
 
+/**
+ * How long a channel or member must stay gone before it is reported vacated or removed. Each gateway
+ * writes its counts on its own 200 ms flush, so a subscriber moving from node A to node B can vanish
+ * from the store for a moment: Pusher's semantics have no vacancy there, and none is reported.
+ */
+const GONE_GRACE_MS = 1_000;
+
 /** Rows one app's snapshot reads at most, per query; a fuller app is not diffed (logged). */
 export const MAX_SNAPSHOT_ROWS = 100_000;
 
@@ -43,6 +50,8 @@ export class PusherWebhookSources implements OnApplicationBootstrap, OnApplicati
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly truncated = new Set<string>();
+  /** Per app: since when each channel or member of its last snapshot has been missing from the store. */
+  private readonly missingSince = new Map<string, Map<string, number>>();
 
   constructor(
     @Inject(AMQP_CONNECTION) private readonly connection: AmqpConnectionManager,
@@ -86,7 +95,10 @@ export class PusherWebhookSources implements OnApplicationBootstrap, OnApplicati
     const wasHeld = this.lock.held;
     if (!(await this.lock.tryAcquire())) return;
     // A new holding (first, or after the lock's connection was lost): start from what is, silently.
-    if (!wasHeld) this.snapshots.clear();
+    if (!wasHeld) {
+      this.snapshots.clear();
+      this.missingSince.clear();
+    }
     for (const app of this.apps) {
       if (this.stopped || !this.lock.held) return;
       await this.tickApp(app.id);
@@ -94,15 +106,40 @@ export class PusherWebhookSources implements OnApplicationBootstrap, OnApplicati
   }
 
   private async tickApp(appId: string): Promise<void> {
-    const now = await this.read(appId);
-    if (!now) return;
+    const read = await this.read(appId);
+    if (!read) return;
     const before = this.snapshots.get(appId);
+    const now = before ? this.withGrace(appId, before, read) : read;
     if (before) {
       const events = webhookTransitions(before, now);
       // Not advanced until every event is confirmed: a failed publish is tried again next tick.
       if (events.length > 0) await Promise.all(events.map((m) => this.publish(m)));
     }
     this.snapshots.set(appId, now);
+  }
+
+  /** `read`, plus what `before` held that has been missing for less than GONE_GRACE_MS. */
+  private withGrace(appId: string, before: OccupancySnapshot, read: OccupancySnapshot): OccupancySnapshot {
+    const missing = this.missingSince.get(appId) ?? new Map<string, number>();
+    this.missingSince.set(appId, missing);
+    const at = Date.now();
+    const keep = (previous: ReadonlySet<string>, current: ReadonlySet<string>): Set<string> => {
+      const out = new Set(current);
+      for (const key of previous) {
+        if (current.has(key)) continue;
+        const since = missing.get(key) ?? at;
+        if (at - since < GONE_GRACE_MS) {
+          missing.set(key, since);
+          out.add(key);
+        } else missing.delete(key);
+      }
+      return out;
+    };
+    const channels = keep(before.channels, read.channels);
+    const members = keep(before.members, read.members);
+    for (const key of missing.keys())
+      if (read.channels.has(key) || read.members.has(key)) missing.delete(key);
+    return { channels, members };
   }
 
   private async read(appId: string): Promise<OccupancySnapshot | null> {
@@ -122,8 +159,10 @@ export class PusherWebhookSources implements OnApplicationBootstrap, OnApplicati
       return null;
     }
     this.truncated.delete(appId);
+    // A presence channel with a member is occupied even before its node's occupancy flush wrote it:
+    // its channel_occupied then always comes before its first member_added.
     return {
-      channels: new Set(channels.map((c) => c.channel)),
+      channels: new Set([...channels.map((c) => c.channel), ...members.map((m) => m.channel)]),
       members: new Set(members.map((m) => memberKey(m.channel, m.userId))),
     };
   }
