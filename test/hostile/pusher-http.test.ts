@@ -137,6 +137,9 @@ describe('hostile input to the Pusher HTTP API', () => {
               `${answer.status} for ${path} ${JSON.stringify(params)}: ${answer.text.slice(0, 300)}`,
             );
           }
+          // A segment of one or two dots (even as %2e) is removed by every URL parser before the request
+          // leaves (RFC 3986 §5.2.4, WHATWG URL): no client can send it, so the signed path would differ.
+          if (/^\.{1,2}$/.test(channel)) return;
           const terminate = await send({
             method: 'POST',
             path: `/users/${pathSegment(channel)}/terminate_connections`,
