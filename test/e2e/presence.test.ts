@@ -109,8 +109,13 @@ describe(
         'bob gone from the API',
         async () => (await apiMembers('presence.lobby')).length === 2,
       );
-      const user = await api('/v1/users/alice/presence');
-      assert.deepEqual(user, { status: 200, body: { online: true, connections: 1, devices: ['d1'] } });
+      // Connections of users are written every 200 ms: the user API agrees once alice's is.
+      const expected = { status: 200, body: { online: true, connections: 1, devices: ['d1'] } };
+      await eventually(
+        'alice in the user API',
+        async () => JSON.stringify(await api('/v1/users/alice/presence')) === JSON.stringify(expected),
+      );
+      assert.deepEqual(await api('/v1/users/alice/presence'), expected);
       await Promise.all([a.c.close(), b.c.close(), c.c.close()]);
       await eventually('no residue', async () => (await rows('presence.lobby')).length === 0);
       assert.deepEqual((await api('/v1/users/nobody/presence')).body, {
