@@ -175,7 +175,6 @@ async function main(): Promise<void> {
     delivery,
     channels,
     fanout,
-    presence,
     metrics,
     log,
   );

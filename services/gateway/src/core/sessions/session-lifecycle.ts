@@ -3,7 +3,6 @@ import type { GatewayMetrics } from '../../metrics/gateway-metrics';
 import type { ChannelFanout } from '../channels/channel-fanout';
 import type { ChannelSubscriptions } from '../channels/channel-subscriptions';
 import type { Bindings } from '../ports';
-import type { Presence } from '../presence/presence';
 import { applyResumePoint } from '../user-stream/resume';
 import type { SessionReads } from '../user-stream/session-reads';
 import type { UserDelivery } from '../user-stream/user-delivery';
@@ -33,7 +32,6 @@ export class SessionLifecycle {
     private readonly delivery: UserDelivery,
     private readonly channels: ChannelSubscriptions,
     private readonly fanout: ChannelFanout,
-    private readonly presence: Presence,
     private readonly metrics: GatewayMetrics,
     private readonly log: JsonLogger,
   ) {}
@@ -136,8 +134,8 @@ export class SessionLifecycle {
       this.metrics.users.dec();
       this.bindings.unholdUser(s.userId);
     }
+    // Leaves the channels and, with them, the presence groups (ChannelSubscriptions.closed).
     this.channels.closed(s);
-    this.presence.closed(s);
   }
 
   /** Closes every connection whose token expired (one sweep, not a timer per socket). */
