@@ -1,13 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { obj, read, ROOT, str } from './helpers';
 
 const SETUP = join(ROOT, 'scripts', 'setup.sh');
-const run = (args: string[], wrap: string[] = []): { code: number | null; out: string; err: string } => {
-  const [cmd = 'bash', ...rest] = [...wrap, 'bash', SETUP, ...args];
-  const r = spawnSync(cmd, rest, { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+const run = (
+  args: string[],
+  wrap: string[] = [],
+  script = SETUP,
+): { code: number | null; out: string; err: string } => {
+  const [cmd = 'bash', ...rest] = [...wrap, 'bash', script, ...args];
+  const r = spawnSync(cmd, rest, { cwd: dirname(dirname(script)), encoding: 'utf8', timeout: 30_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
@@ -49,7 +55,21 @@ describe('npm run setup (scripts/setup.sh)', () => {
 
   it('refuses clearly, in one line, without root', (t) => {
     if (spawnSync('setpriv', ['--version']).status !== 0) return t.skip('setpriv (util-linux) is missing');
-    const { code, out, err } = run([], ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']);
+    // The checkout may sit in a directory only root can enter (mktemp -d makes it 0700): the
+    // unprivileged user runs a copy of the script from a directory it can read.
+    const dir = mkdtempSync(join(tmpdir(), 'notify-setup-'));
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, 'scripts'), { mode: 0o755 });
+    const script = join(dir, 'scripts', 'setup.sh');
+    copyFileSync(SETUP, script);
+    chmodSync(script, 0o755);
+    let result;
+    try {
+      result = run([], ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], script);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const { code, out, err } = result;
     assert.equal(code, 1);
     assert.equal(out, '');
     assert.equal(
