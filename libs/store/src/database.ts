@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import { Pool, types, type PoolConfig } from 'pg';
 import type { Database } from './schema';
+import { prepareMarkedStatements } from './prepared-statements';
 
 const INT8_OID = 20;
 
@@ -41,7 +42,10 @@ export function createDatabase(options: DatabaseOptions): { db: Db; pool: Pool }
   // (StoreUnavailableError, see asStoreError), the client is no longer queryable, and the pool drops
   // it on release and connects a new one on next use.
   pool.on('error', () => undefined);
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    prepareMarkedStatements(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }

@@ -19,3 +19,4 @@ export * from './preferences.repository';
 export * from './receipts.repository';
 export * from './notification-filters';
 export * from './advisory-lock';
+export { PREPARED } from './prepared-statements';

@@ -4,6 +4,7 @@ import type { Db } from './database';
 import type { Database } from './schema';
 import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-batch';
 import { withRetryableTransaction } from './transactions';
+import { PREPARED } from './prepared-statements';
 
 /**
  * How long a producer's idempotency key is remembered: long enough to cover any producer's retries
@@ -102,7 +103,7 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
   // The n-th fresh row of a scope gets (new last − its count + n): the same numbering in input order
   // as the numbers the upsert reserved.
   const extra = stream.streamColumn ? id(stream.streamColumn) : sql`NULL`;
-  const numbered = await sql<{ id: string; num: number; extra: unknown }>`
+  const numbered = await sql<{ id: string; num: number; extra: unknown }>`${sql.raw(PREPARED)}
     WITH alloc AS (
       INSERT INTO ${id(tables.streams)} (${id(c.scope)}, ${id(c.last)})
       SELECT s, n FROM unnest(${scopes}::text[], ${counts}::bigint[]) AS t(s, n)
@@ -151,27 +152,34 @@ async function findByIdempotencyKeys<
   const id = sql.id;
   const wanted = sql`(SELECT * FROM unnest(${keyed.map((item) => item.idempotencyKey as string)}::text[],
     ${keyed.map(stream.scopeOf)}::text[]))`;
-  // A key past its window is forgotten (deleted here), so the producer may reuse it.
-  const rows = await sql<{
+  // A key past its window is forgotten (deleted here), so the producer may reuse it. The statement
+  // returns only the key table's own columns, so that it can stay prepared: a prepared statement whose
+  // result columns change (a migration adding one to the events table) fails until reconnection.
+  const keys = await sql<{
     key: string;
     key_scope: string;
     key_id: string;
     key_number: number;
-    id: string | null;
-  }>`
+  }>`${sql.raw(PREPARED)}
     WITH expired AS (
       DELETE FROM ${id(tables.keys)}
       WHERE (key, ${id(c.scope)}) IN ${wanted}
         AND created_at < now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})
     )
-    SELECT k.key, k.${id(c.scope)} AS key_scope, k.${id(c.eventId)} AS key_id,
-           k.${id(c.number)} AS key_number, e.*
-    FROM ${id(tables.keys)} k LEFT JOIN ${id(tables.events)} e ON e.id = k.${id(c.eventId)}
+    SELECT k.key, k.${id(c.scope)} AS key_scope, k.${id(c.eventId)} AS key_id, k.${id(c.number)} AS key_number
+    FROM ${id(tables.keys)} k
     WHERE (k.key, k.${id(c.scope)}) IN ${wanted}
       AND k.created_at >= now() - make_interval(hours => ${IDEMPOTENCY_WINDOW_HOURS})`.execute(trx);
-  for (const row of rows.rows) {
+  if (keys.rows.length === 0) return found;
+  // Only a retry gets here: its events, read by a plain statement.
+  const events = await sql<Row & { id: string }>`
+    SELECT * FROM ${id(tables.events)} WHERE id = ANY(${keys.rows.map((k) => k.key_id)}::uuid[])`.execute(
+    trx,
+  );
+  const byId = new Map(events.rows.map((e) => [e.id, e]));
+  for (const row of keys.rows) {
     const key = { scope: row.key_scope, id: row.key_id, number: row.key_number };
-    found.set(idempotencyKeyOf(row.key, row.key_scope), stream.duplicate(key, row.id ? (row as Row) : null));
+    found.set(idempotencyKeyOf(row.key, row.key_scope), stream.duplicate(key, byId.get(row.key_id) ?? null));
   }
   return found;
 }
