@@ -29,6 +29,7 @@ interface Details {
   body?: string;
   retracted: boolean;
   readAt: string | null;
+  createdAt: string;
   deliveries: { deviceId: string; deliveredAt: string | null; ackedAt: string | null }[];
 }
 
@@ -123,6 +124,7 @@ describe('retraction and delivery receipts (real services, two gateways)', () =>
     for (const d of details.deliveries) {
       assert.ok(d.deliveredAt && d.ackedAt, JSON.stringify(d));
       const delivered = Date.parse(d.deliveredAt);
+      assert.ok(delivered >= Date.parse(details.createdAt), `delivered before created: ${JSON.stringify(d)}`);
       assert.ok(delivered >= sentAt - 1000 && delivered <= Date.parse(d.ackedAt), JSON.stringify(d));
     }
 

@@ -24,6 +24,7 @@ export interface RetractResult {
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+const later = (a: Date, b: Date): Date => (a.getTime() >= b.getTime() ? a : b);
 
 /** One notification: its state and receipts, and its retraction. */
 @Injectable()
@@ -43,11 +44,13 @@ export class NotificationUseCase {
       ...toContentPayload(n),
       userId: n.userId,
       retracted: n.retractedAt !== null,
-      deliveries: receipts.map((r) => ({
-        deviceId: r.deviceId,
-        deliveredAt: iso(r.deliveredAt),
-        ackedAt: iso(r.ackedAt),
-      })),
+      deliveries: receipts.map((r) => {
+        // A receipt range carries the time of its first seq, so a later seq of the same range reads
+        // as earlier than it was: never before the notification existed, nor acked before delivered.
+        const deliveredAt = r.deliveredAt && later(r.deliveredAt, n.createdAt);
+        const ackedAt = r.ackedAt && later(r.ackedAt, deliveredAt ?? n.createdAt);
+        return { deviceId: r.deviceId, deliveredAt: iso(deliveredAt), ackedAt: iso(ackedAt) };
+      }),
     };
   }
 
