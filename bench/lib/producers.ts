@@ -56,7 +56,14 @@ export async function amqpProducer(url: string, prefix = 'w1'): Promise<Producer
 export function httpProducer(baseUrl: string, apiKey: string, inFlight: number, prefix = 'w1'): Producer {
   const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
   const { hostname, port } = new URL(baseUrl);
+  // A keep-alive socket the server closes just as it is reused fails with ECONNRESET before the
+  // request reached the server: sent again, once, on a fresh socket (Node's documented pattern).
   const post = (user: number): Promise<number> =>
+    postOnce(user).catch((err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
+      if (err.reusedSocket && err.code === 'ECONNRESET') return postOnce(user);
+      throw err;
+    });
+  const postOnce = (user: number): Promise<number> =>
     new Promise((resolve, reject) => {
       const body = JSON.stringify(notification(user, prefix));
       const req = request(
@@ -77,7 +84,7 @@ export function httpProducer(baseUrl: string, apiKey: string, inFlight: number, 
           res.on('end', () => resolve(res.statusCode ?? 0));
         },
       );
-      req.on('error', reject);
+      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
       req.end(body);
     });
   const producer: Producer = {
@@ -168,15 +175,23 @@ export async function pacedRun(
   let sent = 0;
   let user = 0;
   const pending: Promise<void>[] = [];
+  let failure: unknown;
   while (sent < total && now() - t0 < timeoutMs) {
     const due = Math.min(total, Math.floor(((now() - t0) / 1000) * rate) + 1);
     if (due > sent) {
       const users = Array.from({ length: due - sent }, () => user++ % U);
       sent = due;
-      pending.push(p.send(users));
+      // Caught at once, so that a failed send is reported below rather than as an unhandled rejection
+      // that ends the process while later sends are still being paced.
+      pending.push(
+        p.send(users).catch((err: unknown) => {
+          failure ??= err;
+        }),
+      );
     }
     await sleep(5);
   }
   await Promise.all(pending);
+  if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
   return finish(result, t0, sent);
 }

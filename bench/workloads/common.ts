@@ -1,6 +1,13 @@
 import { startCluster, signToken, TEST_API_KEY, type TestCluster } from '@notify/testing';
 import { ClientWorker } from '../lib/clients';
-import { amqpProducer, httpProducer, type Path, type Producer } from '../lib/producers';
+import {
+  amqpProducer,
+  httpProducer,
+  maxRun,
+  type FrameCounter,
+  type Path,
+  type Producer,
+} from '../lib/producers';
 import type { Figure } from '../lib/results';
 
 export interface RunContext {
@@ -93,4 +100,21 @@ export async function producerFor(cluster: TestCluster, path: Path, prefix: stri
   return path === 'amqp'
     ? amqpProducer(cluster.vhost.url, prefix)
     : httpProducer(cluster.ingestUrl, TEST_API_KEY, 64, prefix);
+}
+
+/**
+ * One notification per user through `producer`, not measured, before a path's measured runs: the JIT,
+ * the heap and the pools (PostgreSQL connections open lazily) are then as a running service has them,
+ * as the W5 peers are measured after theirs.
+ */
+export async function warmUp(
+  w: FrameCounter,
+  producer: Producer,
+  U: number,
+  timeoutMs: number,
+): Promise<void> {
+  const warm = await maxRun(w, producer, U, U, timeoutMs);
+  if (!warm.reached) throw new Error(`warm-up: ${warm.delivered} of ${U} delivered`);
+  // The burst's aftermath (cursor and receipt flushes, the store's background writes) settles first.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
 }

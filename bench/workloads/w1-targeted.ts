@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
 import { BATCH, maxRun, notification, pacedRun, type Path, type Run } from '../lib/producers';
 import type { Figure } from '../lib/results';
-import { benchCluster, now, openAckingClients, producerFor, type RunContext } from './common';
+import { benchCluster, now, openAckingClients, producerFor, warmUp, type RunContext } from './common';
 
 /** Loads at which latency is measured, as fractions of the path's measured maximum. */
 const LOADS = [0.25, 0.5, 0.8];
@@ -80,6 +80,7 @@ export async function workload1(ctx: RunContext): Promise<Figure[]> {
       for (const path of ['amqp', 'http'] as Path[]) {
         const producer = await producerFor(cluster, path, 'w1');
         try {
+          await warmUp(w, producer, U, timeoutMs);
           const max = await maxRun(w, producer, M, U, timeoutMs);
           const maxRate = max.delivered / max.seconds;
           ctx.log(
@@ -127,7 +128,7 @@ function figure(
       ? 'amqplib publishes to `notify.ingest` (persistent, `message-id` set, publisher confirms per batch of 1,000)'
       : '`POST /v1/notifications`, one notification per request, 64 keep-alive requests in flight (node:http)';
   const notes = [
-    `Producer: ${producerText}. ~200-byte notifications with \`data.t\` = send time; ${U.toLocaleString('en-US')} users, one client each, round robin.`,
+    `Producer: ${producerText}. ~200-byte notifications with \`data.t\` = send time; ${U.toLocaleString('en-US')} users, one client each, round robin. Each path is measured after a warm-up round of one notification per user (not measured), as the W5 peers are.`,
     `notify path: ingest validates, stores each notification in PostgreSQL with its user's next seq (group commit: concurrent events share a transaction), publishes the delivery (confirmed) → node queue → 1 gateway → WebSocket; every client acks every notification (gateway writes device cursors).`,
     `Max: ${n(M)} notifications as fast as the producer path takes them: ${n(max.delivered)} delivered in ${max.seconds.toFixed(2)} s (first send → last frame) = **${n(maxRate)} delivered/s**; accepted by ${path === 'http' ? 'ingest (HTTP 202)' : 'the broker (confirms)'} at ${n(max.sent / max.acceptSeconds)}/s; smallest count on one socket ${max.minPerSocket}, ${max.closed} sockets closed${path === 'http' ? `, ${refused} requests refused` : ''}.`,
     `Latency, producer send → client receive (open loop, ${paceSeconds} s at each rate): ${paced
