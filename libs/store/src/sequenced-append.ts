@@ -59,17 +59,19 @@ export interface SequencedStream<
 }
 
 /**
- * Stores a batch atomically and returns one result per input, in input order, in one transaction of
- * two statements: one looks up idempotency keys, one allocates numbers and inserts. It is an explicit
- * transaction, although each statement is atomic, so that a statement still waiting for a lock when
- * its process dies never commits what nobody will acknowledge.
+ * Stores a batch atomically and returns one result per input, in input order, in one transaction:
+ * one statement allocates numbers and inserts events and keys. Its first attempt assumes every key is
+ * new; if one is not, that attempt rolls back and the next first looks the keys up. It is an explicit
+ * transaction, although the statement is atomic, so that a statement still waiting for a lock when its
+ * process dies never commits what nobody will acknowledge.
  *
  * Numbers come from one upsert per scope on the streams table, scopes sorted so that concurrent
  * batches lock in one order. Its row lock serialises concurrent writers of the same scope, and since
  * the increment commits or rolls back with the rows it numbers, numbers have no gaps, and number N
  * committed implies every number below N is committed (gateways rely on this). Repeats of a key
  * inside the batch resolve to its first occurrence. A concurrent writer of the same key makes the
- * insert fail with a unique violation (nothing of it stays); the retry then finds that writer's result.
+ * insert store no key for it (it waits for that writer's commit first): the attempt rolls back and the
+ * retry finds that writer's result.
  */
 export function appendSequenced<I extends { idempotencyKey?: string }, R extends { duplicate: boolean }, Row>(
   db: Db,
@@ -77,12 +79,29 @@ export function appendSequenced<I extends { idempotencyKey?: string }, R extends
   items: readonly I[],
 ): Promise<R[]> {
   if (items.length === 0) return Promise.resolve([]);
+  // Optimistic first: almost every key is new, so the first attempt skips the lookup (a round trip
+  // and a statement on every keyed event's path) and lets the insert find out. If a key turns out to
+  // be stored already, the attempt rolls back whole (numbers included) and the next looks keys up.
+  let lookUp = false;
   return withRetryableTransaction(db, async (trx) => {
-    const existing = await findByIdempotencyKeys(trx, stream, items);
+    const existing = lookUp ? await findByIdempotencyKeys(trx, stream, items) : new Map<string, R>();
+    lookUp = true;
     return appendIdempotent(items, stream.scopeOf, existing, (fresh) =>
       insertFresh(trx, stream, items, fresh),
     );
   });
+}
+
+/**
+ * A key of the batch was stored already: by an earlier request (a producer's retry), by a concurrent
+ * writer that committed first, or long ago and expired (deleted by the lookup of the next attempt).
+ * Carries unique_violation's SQLSTATE, which is what it is, so the transaction runs again.
+ */
+class KeyAlreadyStored extends Error {
+  readonly code = '23505';
+  constructor() {
+    super('an idempotency key of the batch is stored already');
+  }
 }
 
 async function insertFresh<I extends { idempotencyKey?: string }, R extends { duplicate: boolean }, Row>(
@@ -103,7 +122,12 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
   // The n-th fresh row of a scope gets (new last − its count + n): the same numbering in input order
   // as the numbers the upsert reserved.
   const extra = stream.streamColumn ? id(stream.streamColumn) : sql`NULL`;
-  const numbered = await sql<{ id: string; num: number; extra: unknown }>`${sql.raw(PREPARED)}
+  const numbered = await sql<{
+    id: string;
+    num: number;
+    extra: unknown;
+    keys_stored: number;
+  }>`${sql.raw(PREPARED)}
     WITH alloc AS (
       INSERT INTO ${id(tables.streams)} (${id(c.scope)}, ${id(c.last)})
       SELECT s, n FROM unnest(${scopes}::text[], ${counts}::bigint[]) AS t(s, n)
@@ -125,8 +149,12 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
       SELECT k.key, f.scope, f.id, f.num
       FROM unnest(${keyed.map((r) => r.id)}::uuid[], ${keyed.map((r) => r.item.idempotencyKey as string)}::text[]) AS k(id, key)
       JOIN fresh f ON f.id = k.id
+      ON CONFLICT DO NOTHING
+      RETURNING 1
     )
-    SELECT id, num, extra FROM fresh`.execute(trx);
+    SELECT id, num, extra, (SELECT count(*) FROM keys)::int AS keys_stored FROM fresh`.execute(trx);
+  // A key that was there already stored nothing: this attempt must not commit (see KeyAlreadyStored).
+  if (keyed.length > 0 && (numbered.rows[0]?.keys_stored ?? 0) < keyed.length) throw new KeyAlreadyStored();
   const byId = new Map(numbered.rows.map((r) => [r.id, r]));
   const results = rows.map((r) => {
     const row = byId.get(r.id) as { num: number; extra: unknown };
