@@ -44,7 +44,7 @@ describe('prepared statements on the append path (real PostgreSQL)', () => {
     const [retry] = await repo.append([{ userId: 'u1', topic: 't', title: 'one', idempotencyKey: 'k1' }]);
     assert.deepEqual([first.seq, retry.seq, retry.duplicate], [1, 1, true]);
     const statements = await prepared();
-    assert.ok(statements.some((s) => s.startsWith(PREPARED) && s.includes('WITH alloc AS')));
+    assert.ok(statements.some((s) => s.startsWith(PREPARED) && s.includes('alloc AS (')));
     assert.ok(statements.some((s) => s.startsWith(PREPARED) && s.includes('WITH expired AS')));
   });
 

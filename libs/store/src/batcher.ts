@@ -13,6 +13,15 @@ export interface BatcherOptions {
   onWrite?(items: number): void;
 }
 
+/** What a write is told about the writes around it. */
+export interface WriteContext {
+  /**
+   * No other write of this batcher runs beside it, nor started with it: the load is light, and the
+   * write may take a path that is quicker alone (one statement instead of a transaction).
+   */
+  alone: boolean;
+}
+
 interface Request<I, O> {
   items: readonly I[];
   resolve(results: O[]): void;
@@ -38,7 +47,7 @@ export class Batcher<I, O> {
 
   constructor(
     /** Writes items atomically; returns one result per item, in input order. */
-    private readonly write: (items: readonly I[]) => Promise<O[]>,
+    private readonly write: (items: readonly I[], context: WriteContext) => Promise<O[]>,
     private readonly options: BatcherOptions,
   ) {}
 
@@ -76,25 +85,28 @@ export class Batcher<I, O> {
         take++;
       }
       const batch = this.queue.splice(0, take);
+      const alone = this.inFlight === 0 && this.queue.length === 0;
       this.inFlight++;
-      void this.run(batch).finally(() => {
+      void this.run(batch, alone).finally(() => {
         this.inFlight--;
         this.schedule();
       });
     }
   }
 
-  private async run(batch: Request<I, O>[]): Promise<void> {
+  private async run(batch: Request<I, O>[], alone: boolean): Promise<void> {
     const items = batch.length === 1 ? batch[0].items : batch.flatMap((r) => r.items);
     let results: O[];
     try {
-      results = await this.writeObserved(items);
+      results = await this.writeObserved(items, { alone });
     } catch (err) {
       if (batch.length === 1 || this.options.isTransient(err)) {
         for (const r of batch) r.reject(err);
         return;
       }
-      await Promise.all(batch.map((r) => this.writeObserved(r.items).then(r.resolve, r.reject)));
+      await Promise.all(
+        batch.map((r) => this.writeObserved(r.items, { alone: false }).then(r.resolve, r.reject)),
+      );
       return;
     }
     let offset = 0;
@@ -104,8 +116,8 @@ export class Batcher<I, O> {
     }
   }
 
-  private writeObserved(items: readonly I[]): Promise<O[]> {
+  private writeObserved(items: readonly I[], context: WriteContext): Promise<O[]> {
     this.options.onWrite?.(items.length);
-    return this.write(items);
+    return this.write(items, context);
   }
 }

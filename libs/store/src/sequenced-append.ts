@@ -3,7 +3,8 @@ import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from './database';
 import type { Database } from './schema';
 import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-batch';
-import { withRetryableTransaction } from './transactions';
+import { isRetryableSqlError, withRetryableTransaction } from './transactions';
+import { asStoreError } from './store-unavailable';
 import { PREPARED } from './prepared-statements';
 
 /**
@@ -52,18 +53,51 @@ export interface SequencedStream<
   streamColumn?: string;
   /** The result of an item stored now; `streamValue` is the scope's `streamColumn`, if any. */
   stored(item: I, id: string, number: number, createdAt: Date, streamValue: unknown): R;
-  /** Runs in the append's transaction after the insert, with the fresh results (to flag some rows). */
+  /**
+   * Runs in the append's transaction after the insert, with the fresh results (to flag some rows).
+   * It must have nothing to do when every scope's `streamColumn` is NULL: such a batch may be written
+   * in one statement without it (see appendSequenced).
+   */
   afterInsert?(trx: Transaction<Database>, fresh: readonly R[]): Promise<void>;
   /** The result of an item whose key was stored before; `event` is null once that event is gone. */
   duplicate(key: KeyedEvent, event: Row | null): R;
 }
 
+/** How an append may be written. */
+export interface AppendOptions {
+  /**
+   * No other append of this process runs beside this one (the batcher's only write in flight, as at
+   * light load): the batch is then first tried as one statement in no explicit transaction, one round
+   * trip to PostgreSQL instead of three (see appendSequenced).
+   */
+  alone?: boolean;
+}
+
 /**
- * Stores a batch atomically and returns one result per input, in input order, in one transaction:
- * one statement allocates numbers and inserts events and keys. Its first attempt assumes every key is
- * new; if one is not, that attempt rolls back and the next first looks the keys up. It is an explicit
- * transaction, although the statement is atomic, so that a statement still waiting for a lock when its
- * process dies never commits what nobody will acknowledge.
+ * How long the single-statement path waits for a row lock before it gives way to the transaction.
+ * Short: only a process killed within it can leave a commit that nobody acknowledged behind it.
+ */
+const ONE_STATEMENT_LOCK_TIMEOUT = '5ms';
+
+/** The statement refused to commit: a key of the batch was stored already (unique_violation). */
+const KEY_STORED = '23505';
+/** The statement refused to commit alone: the batch needs `afterInsert`, so a transaction. */
+const NEEDS_TRANSACTION = 'NT001';
+/** lock_not_available: the single statement waited longer than ONE_STATEMENT_LOCK_TIMEOUT. */
+const LOCK_TIMEOUT = '55P03';
+
+/**
+ * Stores a batch atomically and returns one result per input, in input order: one statement allocates
+ * numbers and inserts events and keys. Its first attempt assumes every key is new; if one is not, the
+ * statement refuses (an error, so everything it wrote rolls back) and the next attempt first looks the
+ * keys up.
+ *
+ * The statement runs in an explicit transaction, although it is atomic, so that a statement still
+ * waiting for a lock when its process dies never commits what nobody will acknowledge. `alone` (light
+ * load) first tries it with no explicit transaction, saving the BEGIN and COMMIT round trips, under a
+ * lock timeout of a few milliseconds: a batch that would wait longer for a row lock, needs
+ * `afterInsert` or meets a stored key gives way to the transaction, and only a process dying within
+ * those milliseconds can leave a commit behind it, as one dying while its COMMIT is in flight can.
  *
  * Numbers come from one upsert per scope on the streams table, scopes sorted so that concurrent
  * batches lock in one order. Its row lock serialises concurrent writers of the same scope, and since
@@ -73,42 +107,56 @@ export interface SequencedStream<
  * insert store no key for it (it waits for that writer's commit first): the attempt rolls back and the
  * retry finds that writer's result.
  */
-export function appendSequenced<I extends { idempotencyKey?: string }, R extends { duplicate: boolean }, Row>(
+export async function appendSequenced<
+  I extends { idempotencyKey?: string },
+  R extends { duplicate: boolean },
+  Row,
+>(
   db: Db,
   stream: SequencedStream<I, R, Row>,
   items: readonly I[],
+  options: AppendOptions = {},
 ): Promise<R[]> {
-  if (items.length === 0) return Promise.resolve([]);
+  if (items.length === 0) return [];
   // Optimistic first: almost every key is new, so the first attempt skips the lookup (a round trip
-  // and a statement on every keyed event's path) and lets the insert find out. If a key turns out to
-  // be stored already, the attempt rolls back whole (numbers included) and the next looks keys up.
+  // and a statement on every keyed event's path) and lets the insert find out.
   let lookUp = false;
+  if (options.alone) {
+    try {
+      return await appendIdempotent(items, stream.scopeOf, new Map<string, R>(), (fresh) =>
+        insertFresh(db, stream, items, fresh, true),
+      );
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (
+        code !== KEY_STORED &&
+        code !== NEEDS_TRANSACTION &&
+        code !== LOCK_TIMEOUT &&
+        !isRetryableSqlError(err)
+      )
+        throw asStoreError(err);
+      lookUp = code === KEY_STORED;
+    }
+  }
   return withRetryableTransaction(db, async (trx) => {
     const existing = lookUp ? await findByIdempotencyKeys(trx, stream, items) : new Map<string, R>();
     lookUp = true;
     return appendIdempotent(items, stream.scopeOf, existing, (fresh) =>
-      insertFresh(trx, stream, items, fresh),
+      insertFresh(trx, stream, items, fresh, false),
     );
   });
 }
 
 /**
- * A key of the batch was stored already: by an earlier request (a producer's retry), by a concurrent
- * writer that committed first, or long ago and expired (deleted by the lookup of the next attempt).
- * Carries unique_violation's SQLSTATE, which is what it is, so the transaction runs again.
+ * `alone`: run in no explicit transaction, so with a short lock timeout, and refuse (NT001) a batch
+ * that `afterInsert` would have to complete.
  */
-class KeyAlreadyStored extends Error {
-  readonly code = '23505';
-  constructor() {
-    super('an idempotency key of the batch is stored already');
-  }
-}
-
 async function insertFresh<I extends { idempotencyKey?: string }, R extends { duplicate: boolean }, Row>(
-  trx: Transaction<Database>,
+  executor: Db | Transaction<Database>,
   stream: SequencedStream<I, R, Row>,
   items: readonly I[],
   fresh: readonly number[],
+  alone: boolean,
 ): Promise<R[]> {
   const { tables, columns: c } = stream;
   const { scopes, counts } = rowsPerScope(fresh.map((i) => stream.scopeOf(items[i])));
@@ -122,15 +170,16 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
   // The n-th fresh row of a scope gets (new last − its count + n): the same numbering in input order
   // as the numbers the upsert reserved.
   const extra = stream.streamColumn ? id(stream.streamColumn) : sql`NULL`;
-  const numbered = await sql<{
-    id: string;
-    num: number;
-    extra: unknown;
-    keys_stored: number;
-  }>`${sql.raw(PREPARED)}
-    WITH alloc AS (
+  // The lock timeout is set first (alloc reads a row of `limits` before it locks anything) and only
+  // for this statement's own transaction; a transaction keeps the session's.
+  const lockTimeout = alone ? ONE_STATEMENT_LOCK_TIMEOUT : null;
+  const refuseUnlessTransaction = alone && stream.afterInsert !== undefined;
+  const numbered = await sql<{ id: string; num: number; extra: unknown }>`${sql.raw(PREPARED)}
+    WITH limits AS MATERIALIZED (
+      SELECT set_config('lock_timeout', coalesce(${lockTimeout}::text, current_setting('lock_timeout')), true)
+    ), alloc AS (
       INSERT INTO ${id(tables.streams)} (${id(c.scope)}, ${id(c.last)})
-      SELECT s, n FROM unnest(${scopes}::text[], ${counts}::bigint[]) AS t(s, n)
+      SELECT s, n FROM unnest(${scopes}::text[], ${counts}::bigint[]) AS t(s, n) CROSS JOIN limits
       ORDER BY s
       ON CONFLICT (${id(c.scope)}) DO UPDATE
         SET ${id(c.last)} = ${id(tables.streams, c.last)} + EXCLUDED.${id(c.last)}
@@ -151,16 +200,22 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
       JOIN fresh f ON f.id = k.id
       ON CONFLICT DO NOTHING
       RETURNING 1
+    ), verdict AS (
+      -- A key that was there already stored nothing: this attempt must not commit.
+      SELECT CASE
+        WHEN (SELECT count(*) FROM keys) < ${keyed.length}::int
+          THEN notify_refuse_append('${sql.raw(KEY_STORED)}', 'an idempotency key of the batch is stored already')
+        WHEN ${refuseUnlessTransaction}::boolean AND EXISTS (SELECT 1 FROM alloc WHERE extra IS NOT NULL)
+          THEN notify_refuse_append('${sql.raw(NEEDS_TRANSACTION)}', 'the batch needs a transaction')
+      END AS refused
     )
-    SELECT id, num, extra, (SELECT count(*) FROM keys)::int AS keys_stored FROM fresh`.execute(trx);
-  // A key that was there already stored nothing: this attempt must not commit (see KeyAlreadyStored).
-  if (keyed.length > 0 && (numbered.rows[0]?.keys_stored ?? 0) < keyed.length) throw new KeyAlreadyStored();
+    SELECT id, num, extra FROM fresh CROSS JOIN verdict`.execute(executor);
   const byId = new Map(numbered.rows.map((r) => [r.id, r]));
   const results = rows.map((r) => {
     const row = byId.get(r.id) as { num: number; extra: unknown };
     return stream.stored(r.item, r.id, Number(row.num), createdAt, row.extra);
   });
-  if (stream.afterInsert) await stream.afterInsert(trx, results);
+  if (stream.afterInsert && !alone) await stream.afterInsert(executor as Transaction<Database>, results);
   return results;
 }
 

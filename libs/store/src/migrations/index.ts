@@ -8,6 +8,7 @@ import * as m0006 from './0006-presence';
 import * as m0007 from './0007-inbox';
 import * as m0008 from './0008-channel-occupancy';
 import * as m0009 from './0009-receipts-age-brin';
+import * as m0010 from './0010-append-refusal';
 
 /**
  * Every migration, in order. Listed statically (not read from a folder) so that a bundled or
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007-inbox': m0007,
   '0008-channel-occupancy': m0008,
   '0009-receipts-age-brin': m0009,
+  '0010-append-refusal': m0010,
 };

@@ -27,7 +27,7 @@ export class PublishChannelMessageUseCase {
     private readonly metrics: IngestMetrics,
   ) {
     this.writes = new Batcher(
-      (items) => channels.appendMany(items),
+      (items, context) => channels.appendMany(items, context),
       storeGroupCommit((n) => metrics.storeBatchItems.observe({ kind: 'channel' }, n)),
     );
   }

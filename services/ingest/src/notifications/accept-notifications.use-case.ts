@@ -37,7 +37,7 @@ export class AcceptNotificationsUseCase {
     private readonly metrics: IngestMetrics,
   ) {
     this.writes = new Batcher(
-      (items) => repository.append(items),
+      (items, context) => repository.append(items, context),
       storeGroupCommit((n) => metrics.storeBatchItems.observe({ kind: 'notification' }, n)),
     );
   }
