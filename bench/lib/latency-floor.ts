@@ -21,11 +21,14 @@ const quantile = (sorted: number[], q: number): number =>
  * confirm channel to a consumer on another connection (amqplib, non-persistent like a delivery
  * message), one send from a bare uWebSockets.js server to a WebSocket client (ws). Sequential
  * iterations on an otherwise idle path: the floor under notify's producer-send → client-receive.
+ * `pauseMs` between iterations lets every process (PostgreSQL, the broker, this one) go idle in
+ * between, as they do at a light load; back to back, they stay awake and each hop is quicker.
  */
 export async function measureLatencyFloor(
   amqpUrl: string,
   databaseUrl: string,
   iterations: number,
+  pauseMs = 0,
 ): Promise<FloorSummary> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const uws = require('uWebSockets.js') as typeof Uws;
@@ -64,6 +67,7 @@ export async function measureLatencyFloor(
     const hops = { commit: [] as number[], amqp: [] as number[], ws: [] as number[] };
     const body = JSON.stringify({ type: 'notification', seq: 1, title: 'Benchmark', body: 'y'.repeat(120) });
     for (let i = 0; i < iterations; i++) {
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       const t0 = now();
       await pg.query('INSERT INTO bench_latency_floor (body) VALUES ($1)', [body]);
       const t1 = now();
