@@ -1,29 +1,24 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Batcher, type BatcherOptions, type WriteContext } from './batcher';
+import { Batcher, type BatcherOptions } from './batcher';
 
 /** A writer whose writes finish only when released, recording what each one was given. */
 function gatedWriter(fail?: (items: readonly number[]) => Error | undefined): {
   writes: number[][];
-  /** Each write's `alone`, in the order the writes started. */
-  alone: boolean[];
   release(): void;
-  write(items: readonly number[], context: WriteContext): Promise<string[]>;
+  write(items: readonly number[]): Promise<string[]>;
 } {
   const writes: number[][] = [];
-  const alone: boolean[] = [];
   let gates: (() => void)[] = [];
   return {
     writes,
-    alone,
     release() {
       const open = gates;
       gates = [];
       for (const g of open) g();
     },
-    write(items, context) {
+    write(items) {
       writes.push([...items]);
-      alone.push(context.alone);
       return new Promise((resolve, reject) => {
         gates.push(() => {
           const err = fail?.(items);
@@ -107,29 +102,6 @@ describe('Batcher', () => {
     assert.equal((await Promise.all(all)).flat().length, 9);
   });
 
-  it('tells a write whether it runs alone: no other write in flight, none starting with it', async () => {
-    const w = gatedWriter();
-    const gc = new Batcher(w.write, options({ maxItems: 2, maxInFlight: 2 }));
-    const lone = gc.submit([1]);
-    await settle();
-    // Arrives while the first runs: a second slot is free, but it is not alone.
-    const beside = gc.submit([2]);
-    await settle();
-    w.release();
-    await Promise.all([lone, beside]);
-    // One turn that fills two writes: neither is alone.
-    const pair = [gc.submit([3, 4]), gc.submit([5])];
-    await settle();
-    w.release();
-    await Promise.all(pair);
-    const last = gc.submit([6]);
-    await settle();
-    w.release();
-    await last;
-    assert.deepEqual(w.writes, [[1], [2], [3, 4], [5], [6]]);
-    assert.deepEqual(w.alone, [true, false, false, false, true]);
-  });
-
   it('splits a batch that failed on one request’s data, so only that request fails', async () => {
     const w = gatedWriter((items) => (items.includes(13) ? new Error('invalid byte sequence') : undefined));
     const gc = new Batcher(w.write, options());
@@ -142,8 +114,6 @@ describe('Batcher', () => {
     w.release(); // the merged write fails
     await settle();
     assert.deepEqual(w.writes.slice(1), [[2, 13, 4], [2], [13], [4]]);
-    // The requests written one by one run side by side: none alone.
-    assert.deepEqual(w.alone.slice(1), [true, false, false, false]);
     w.release();
     const outcome = await Promise.allSettled(batch);
     assert.deepEqual(

@@ -13,15 +13,6 @@ export interface BatcherOptions {
   onWrite?(items: number): void;
 }
 
-/** What a write is told about the writes around it. */
-export interface WriteContext {
-  /**
-   * No other write of this batcher runs beside it, nor started with it: the load is light, and the
-   * write may take a path that is quicker alone (one statement instead of a transaction).
-   */
-  alone: boolean;
-}
-
 interface Request<I, O> {
   items: readonly I[];
   resolve(results: O[]): void;
@@ -47,7 +38,7 @@ export class Batcher<I, O> {
 
   constructor(
     /** Writes items atomically; returns one result per item, in input order. */
-    private readonly write: (items: readonly I[], context: WriteContext) => Promise<O[]>,
+    private readonly write: (items: readonly I[]) => Promise<O[]>,
     private readonly options: BatcherOptions,
   ) {}
 
@@ -85,28 +76,25 @@ export class Batcher<I, O> {
         take++;
       }
       const batch = this.queue.splice(0, take);
-      const alone = this.inFlight === 0 && this.queue.length === 0;
       this.inFlight++;
-      void this.run(batch, alone).finally(() => {
+      void this.run(batch).finally(() => {
         this.inFlight--;
         this.schedule();
       });
     }
   }
 
-  private async run(batch: Request<I, O>[], alone: boolean): Promise<void> {
+  private async run(batch: Request<I, O>[]): Promise<void> {
     const items = batch.length === 1 ? batch[0].items : batch.flatMap((r) => r.items);
     let results: O[];
     try {
-      results = await this.writeObserved(items, { alone });
+      results = await this.writeObserved(items);
     } catch (err) {
       if (batch.length === 1 || this.options.isTransient(err)) {
         for (const r of batch) r.reject(err);
         return;
       }
-      await Promise.all(
-        batch.map((r) => this.writeObserved(r.items, { alone: false }).then(r.resolve, r.reject)),
-      );
+      await Promise.all(batch.map((r) => this.writeObserved(r.items).then(r.resolve, r.reject)));
       return;
     }
     let offset = 0;
@@ -116,8 +104,8 @@ export class Batcher<I, O> {
     }
   }
 
-  private writeObserved(items: readonly I[], context: WriteContext): Promise<O[]> {
+  private writeObserved(items: readonly I[]): Promise<O[]> {
     this.options.onWrite?.(items.length);
-    return this.write(items, context);
+    return this.write(items);
   }
 }

@@ -1,12 +1,7 @@
 import type { ChannelMessagePayload } from '@notify/protocol';
 import { sql } from 'kysely';
 import type { Db } from './database';
-import {
-  appendSequenced,
-  IDEMPOTENCY_WINDOW_HOURS,
-  type AppendOptions,
-  type SequencedStream,
-} from './sequenced-append';
+import { appendSequenced, IDEMPOTENCY_WINDOW_HOURS, type SequencedStream } from './sequenced-append';
 
 export interface StoredChannelMessage {
   channel: string;
@@ -92,8 +87,8 @@ export class ChannelsRepository {
    * Stores a batch atomically with each channel's next offsets and returns one result per input, in
    * input order (see appendSequenced: gapless offsets, idempotency keys for 24 h).
    */
-  appendMany(items: readonly NewChannelMessage[], options?: AppendOptions): Promise<ChannelAppendResult[]> {
-    return appendSequenced(this.db, CHANNEL_STREAM, items, options);
+  appendMany(items: readonly NewChannelMessage[]): Promise<ChannelAppendResult[]> {
+    return appendSequenced(this.db, CHANNEL_STREAM, items);
   }
 
   async state(channel: string): Promise<ChannelState> {

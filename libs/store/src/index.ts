@@ -14,7 +14,7 @@ export * from './batcher';
 export * from './user-connections.repository';
 export * from './channel-occupancy.repository';
 export * from './presence.repository';
-export { IDEMPOTENCY_WINDOW_HOURS, type AppendOptions } from './sequenced-append';
+export { IDEMPOTENCY_WINDOW_HOURS } from './sequenced-append';
 export * from './preferences.repository';
 export * from './receipts.repository';
 export * from './notification-filters';

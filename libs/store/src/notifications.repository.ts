@@ -9,7 +9,7 @@ import {
   type NotificationRow,
   type StoredNotification,
 } from './notification-records';
-import { appendSequenced, type AppendOptions, type SequencedStream } from './sequenced-append';
+import { appendSequenced, type SequencedStream } from './sequenced-append';
 import { connectionsElsewhereSql } from './user-connections.repository';
 
 export interface SessionKey {
@@ -95,8 +95,8 @@ export class NotificationsRepository {
    * Stores a batch atomically with each user's next seqs and returns one result per input, in input
    * order (see appendSequenced: gapless seqs, idempotency keys for 24 h).
    */
-  append(items: readonly NewNotification[], options?: AppendOptions): Promise<AppendResult[]> {
-    return appendSequenced(this.db, NOTIFICATION_STREAM, items, options);
+  append(items: readonly NewNotification[]): Promise<AppendResult[]> {
+    return appendSequenced(this.db, NOTIFICATION_STREAM, items);
   }
 
   /**

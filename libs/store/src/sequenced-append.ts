@@ -63,16 +63,6 @@ export interface SequencedStream<
   duplicate(key: KeyedEvent, event: Row | null): R;
 }
 
-/** How an append may be written. */
-export interface AppendOptions {
-  /**
-   * No other append of this process runs beside this one (the batcher's only write in flight, as at
-   * light load): the batch is then first tried as one statement in no explicit transaction, one round
-   * trip to PostgreSQL instead of three (see appendSequenced).
-   */
-  alone?: boolean;
-}
-
 /**
  * How long the single-statement path waits for a row lock before it gives way to the transaction.
  * Short: only a process killed within it can leave a commit that nobody acknowledged behind it.
@@ -81,7 +71,7 @@ const ONE_STATEMENT_LOCK_TIMEOUT = '5ms';
 
 /** The statement refused to commit: a key of the batch was stored already (unique_violation). */
 const KEY_STORED = '23505';
-/** The statement refused to commit alone: the batch needs `afterInsert`, so a transaction. */
+/** The statement refused to commit on its own: the batch needs `afterInsert`, so a transaction. */
 const NEEDS_TRANSACTION = 'NT001';
 /** lock_not_available: the single statement waited longer than ONE_STATEMENT_LOCK_TIMEOUT. */
 const LOCK_TIMEOUT = '55P03';
@@ -92,12 +82,13 @@ const LOCK_TIMEOUT = '55P03';
  * statement refuses (an error, so everything it wrote rolls back) and the next attempt first looks the
  * keys up.
  *
- * The statement runs in an explicit transaction, although it is atomic, so that a statement still
- * waiting for a lock when its process dies never commits what nobody will acknowledge. `alone` (light
- * load) first tries it with no explicit transaction, saving the BEGIN and COMMIT round trips, under a
- * lock timeout of a few milliseconds: a batch that would wait longer for a row lock, needs
- * `afterInsert` or meets a stored key gives way to the transaction, and only a process dying within
- * those milliseconds can leave a commit behind it, as one dying while its COMMIT is in flight can.
+ * The statement is first sent on its own, in no explicit transaction: one round trip instead of three
+ * (BEGIN, statement, COMMIT). It then runs under a lock timeout of a few milliseconds, set by itself
+ * for itself: a batch that would wait longer for a row lock, needs `afterInsert` or meets a stored
+ * key refuses and goes again in an explicit transaction, which waits as long as it takes. So a
+ * statement still waiting for a lock when its process dies never commits what nobody will
+ * acknowledge, unless the lock comes free within those milliseconds, as a process dying while its
+ * COMMIT is in flight can leave a commit behind too.
  *
  * Numbers come from one upsert per scope on the streams table, scopes sorted so that concurrent
  * batches lock in one order. Its row lock serialises concurrent writers of the same scope, and since
@@ -111,32 +102,25 @@ export async function appendSequenced<
   I extends { idempotencyKey?: string },
   R extends { duplicate: boolean },
   Row,
->(
-  db: Db,
-  stream: SequencedStream<I, R, Row>,
-  items: readonly I[],
-  options: AppendOptions = {},
-): Promise<R[]> {
+>(db: Db, stream: SequencedStream<I, R, Row>, items: readonly I[]): Promise<R[]> {
   if (items.length === 0) return [];
   // Optimistic first: almost every key is new, so the first attempt skips the lookup (a round trip
   // and a statement on every keyed event's path) and lets the insert find out.
   let lookUp = false;
-  if (options.alone) {
-    try {
-      return await appendIdempotent(items, stream.scopeOf, new Map<string, R>(), (fresh) =>
-        insertFresh(db, stream, items, fresh, true),
-      );
-    } catch (err) {
-      const code = (err as { code?: unknown } | null)?.code;
-      if (
-        code !== KEY_STORED &&
-        code !== NEEDS_TRANSACTION &&
-        code !== LOCK_TIMEOUT &&
-        !isRetryableSqlError(err)
-      )
-        throw asStoreError(err);
-      lookUp = code === KEY_STORED;
-    }
+  try {
+    return await appendIdempotent(items, stream.scopeOf, new Map<string, R>(), (fresh) =>
+      insertFresh(db, stream, items, fresh, true),
+    );
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (
+      code !== KEY_STORED &&
+      code !== NEEDS_TRANSACTION &&
+      code !== LOCK_TIMEOUT &&
+      !isRetryableSqlError(err)
+    )
+      throw asStoreError(err);
+    lookUp = code === KEY_STORED;
   }
   return withRetryableTransaction(db, async (trx) => {
     const existing = lookUp ? await findByIdempotencyKeys(trx, stream, items) : new Map<string, R>();
@@ -148,7 +132,7 @@ export async function appendSequenced<
 }
 
 /**
- * `alone`: run in no explicit transaction, so with a short lock timeout, and refuse (NT001) a batch
+ * `oneStatement`: run in no explicit transaction, so with a short lock timeout, and refuse (NT001) a batch
  * that `afterInsert` would have to complete.
  */
 async function insertFresh<I extends { idempotencyKey?: string }, R extends { duplicate: boolean }, Row>(
@@ -156,7 +140,7 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
   stream: SequencedStream<I, R, Row>,
   items: readonly I[],
   fresh: readonly number[],
-  alone: boolean,
+  oneStatement: boolean,
 ): Promise<R[]> {
   const { tables, columns: c } = stream;
   const { scopes, counts } = rowsPerScope(fresh.map((i) => stream.scopeOf(items[i])));
@@ -172,8 +156,8 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
   const extra = stream.streamColumn ? id(stream.streamColumn) : sql`NULL`;
   // The lock timeout is set first (alloc reads a row of `limits` before it locks anything) and only
   // for this statement's own transaction; a transaction keeps the session's.
-  const lockTimeout = alone ? ONE_STATEMENT_LOCK_TIMEOUT : null;
-  const refuseUnlessTransaction = alone && stream.afterInsert !== undefined;
+  const lockTimeout = oneStatement ? ONE_STATEMENT_LOCK_TIMEOUT : null;
+  const refuseUnlessTransaction = oneStatement && stream.afterInsert !== undefined;
   const numbered = await sql<{ id: string; num: number; extra: unknown }>`${sql.raw(PREPARED)}
     WITH limits AS MATERIALIZED (
       SELECT set_config('lock_timeout', coalesce(${lockTimeout}::text, current_setting('lock_timeout')), true)
@@ -215,7 +199,8 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
     const row = byId.get(r.id) as { num: number; extra: unknown };
     return stream.stored(r.item, r.id, Number(row.num), createdAt, row.extra);
   });
-  if (stream.afterInsert && !alone) await stream.afterInsert(executor as Transaction<Database>, results);
+  if (stream.afterInsert && !oneStatement)
+    await stream.afterInsert(executor as Transaction<Database>, results);
   return results;
 }
 

@@ -27,7 +27,7 @@ export class PublishChannelMessageUseCase {
     private readonly metrics: IngestMetrics,
   ) {
     this.writes = new Batcher(
-      (items, context) => channels.appendMany(items, context),
+      (items) => channels.appendMany(items),
       storeGroupCommit((n) => metrics.storeBatchItems.observe({ kind: 'channel' }, n)),
     );
   }

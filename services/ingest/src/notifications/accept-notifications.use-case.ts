@@ -37,7 +37,7 @@ export class AcceptNotificationsUseCase {
     private readonly metrics: IngestMetrics,
   ) {
     this.writes = new Batcher(
-      (items, context) => repository.append(items, context),
+      (items) => repository.append(items),
       storeGroupCommit((n) => metrics.storeBatchItems.observe({ kind: 'notification' }, n)),
     );
   }
