@@ -112,22 +112,20 @@ export async function appendSequenced<
       insertFresh(db, stream, items, fresh, true),
     );
   } catch (err) {
+    // KEY_STORED is among the retryable SQLSTATEs already.
     const code = (err as { code?: unknown } | null)?.code;
-    if (
-      code !== KEY_STORED &&
-      code !== NEEDS_TRANSACTION &&
-      code !== LOCK_TIMEOUT &&
-      !isRetryableSqlError(err)
-    )
+    if (code !== NEEDS_TRANSACTION && code !== LOCK_TIMEOUT && !isRetryableSqlError(err))
       throw asStoreError(err);
     lookUp = code === KEY_STORED;
   }
   return withRetryableTransaction(db, async (trx) => {
     const existing = lookUp ? await findByIdempotencyKeys(trx, stream, items) : new Map<string, R>();
     lookUp = true;
-    return appendIdempotent(items, stream.scopeOf, existing, (fresh) =>
-      insertFresh(trx, stream, items, fresh, false),
-    );
+    return appendIdempotent(items, stream.scopeOf, existing, async (fresh) => {
+      const results = await insertFresh(trx, stream, items, fresh, false);
+      if (stream.afterInsert) await stream.afterInsert(trx, results);
+      return results;
+    });
   });
 }
 
@@ -185,7 +183,7 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
       ON CONFLICT DO NOTHING
       RETURNING 1
     ), verdict AS (
-      -- A key that was there already stored nothing: this attempt must not commit.
+      -- A key was stored already, or a batch without a transaction needs afterInsert: no commit.
       SELECT CASE
         WHEN (SELECT count(*) FROM keys) < ${keyed.length}::int
           THEN notify_refuse_append('${sql.raw(KEY_STORED)}', 'an idempotency key of the batch is stored already')
@@ -199,8 +197,6 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
     const row = byId.get(r.id) as { num: number; extra: unknown };
     return stream.stored(r.item, r.id, Number(row.num), createdAt, row.extra);
   });
-  if (stream.afterInsert && !oneStatement)
-    await stream.afterInsert(executor as Transaction<Database>, results);
   return results;
 }
 
