@@ -1,7 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CloseCode } from '@notify/protocol';
-import { signToken, startCluster, TestClient, UpgradeRejected, type TestCluster } from '@notify/testing';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import {
+  request,
+  signToken,
+  startCluster,
+  TEST_API_KEY,
+  TestClient,
+  UpgradeRejected,
+  type TestCluster,
+} from '@notify/testing';
 
 const MAX_PAYLOAD_BYTES = 1024;
 const BODY_LIMIT_BYTES = 8192;
@@ -91,6 +100,46 @@ describe('per-connection and per-user limits', () => {
     };
     assert.equal((await cluster.post(body(BODY_LIMIT_BYTES))).status, 202);
     assert.equal((await cluster.post(body(BODY_LIMIT_BYTES + 1))).status, 413);
+  });
+
+  it('decodes a gzip, deflate or br body, and refuses one over the limit once decoded, an unknown encoding and a non-UTF-8 charset', async () => {
+    const post = (body: Buffer, headers: Record<string, string>) =>
+      request(`${cluster.ingestUrl}/v1/notifications`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const json = (topic: string, pad = ''): Buffer =>
+      Buffer.from(JSON.stringify({ userId: 'encoded', topic, data: { pad } }));
+    for (const [encoding, encode] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['br', brotliCompressSync],
+    ] as const) {
+      const ok = await post(encode(json(`t.${encoding}`)), { 'content-encoding': encoding });
+      assert.equal(ok.status, 202, `${encoding}: ${ok.text}`);
+      assert.equal((JSON.parse(ok.text) as { results: unknown[] }).results.length, 1);
+      // Well under the limit as sent, far over it once decoded.
+      const bomb = encode(json('t.bomb', 'x'.repeat(BODY_LIMIT_BYTES * 4)));
+      assert.ok(bomb.length < BODY_LIMIT_BYTES);
+      const refused = await post(bomb, { 'content-encoding': encoding });
+      assert.deepEqual(
+        [refused.status, JSON.parse(refused.text).message],
+        [413, `body exceeds ${BODY_LIMIT_BYTES} bytes once decoded`],
+      );
+    }
+    const notGzip = await post(json('t.raw'), { 'content-encoding': 'gzip' });
+    assert.deepEqual([notGzip.status, JSON.parse(notGzip.text).message], [400, 'body is not valid gzip']);
+    assert.equal((await post(json('t.x'), { 'content-encoding': 'compress' })).status, 415);
+    assert.equal(
+      (await post(json('t.x'), { 'content-type': 'application/json; charset=latin1' })).status,
+      415,
+    );
+    assert.equal((await post(json('t.x'), { 'content-type': 'text/plain' })).status, 415);
+    assert.equal(
+      (await post(json('t.x'), { 'content-type': 'application/json; charset=UTF-8' })).status,
+      202,
+    );
   });
 
   it('refuses more userIds than NOTIFY_MAX_RECIPIENTS with 400 on the field, and takes as many', async () => {

@@ -71,7 +71,7 @@ export interface HttpAnswer {
  */
 export function request(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string; ca?: Buffer } = {},
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer; ca?: Buffer } = {},
 ): Promise<HttpAnswer> {
   const send = url.startsWith('https:') ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {

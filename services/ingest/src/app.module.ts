@@ -10,7 +10,7 @@ import { InboxModule } from './inbox/inbox.module';
 import { ApiKeyMiddleware } from './http/api-key.middleware';
 import { CorrelationMiddleware } from './http/correlation.middleware';
 import { requestLoggingModule } from './http/request-logging';
-import { JsonBodyMiddleware } from './http/json-body.middleware';
+import { JsonOnlyMiddleware } from './http/json-only.middleware';
 import { AmqpModule } from './infrastructure/amqp.module';
 import { DatabaseModule } from './infrastructure/database.module';
 import { NotificationsModule } from './notifications/notifications.module';
@@ -44,6 +44,6 @@ export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     // Order matters: the correlation id first (every later line carries it), authenticate before
     // reading a body.
-    consumer.apply(CorrelationMiddleware, ApiKeyMiddleware, JsonBodyMiddleware).forRoutes('v1/*path');
+    consumer.apply(CorrelationMiddleware, ApiKeyMiddleware, JsonOnlyMiddleware).forRoutes('v1/*path');
   }
 }

@@ -1,15 +1,17 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { coalesceAmqplibWrites, Topology } from '@notify/amqp';
-import { loadConfigOrExit, redact, type TlsFiles } from '@notify/config';
+import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
 import { createDatabase, migrateToLatest } from '@notify/store';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { loadIngestConfig, type IngestConfig } from './config/ingest.config';
 import { PlainJsonDeserializer } from './amqp-transport/plain-json.deserializer';
+import { registerBodyParsers } from './http/body-parsers';
+import { createHttpAdapter } from './http/http-adapter';
 import { HttpExceptionFilter } from './http/http-exception.filter';
 import { IngestTopology } from './infrastructure/ingest-topology';
 import { createValidationPipe } from './http/validation.pipe';
@@ -26,32 +28,27 @@ async function migrate(config: IngestConfig, log: JsonLogger): Promise<void> {
   }
 }
 
-function tlsOptions(tls: TlsFiles): { cert: Buffer; key: Buffer; passphrase?: string } {
-  return {
-    cert: tls.cert,
-    key: tls.key,
-    ...(tls.passphrase === undefined ? {} : { passphrase: tls.passphrase }),
-  };
-}
-
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(() => loadIngestConfig());
   const log = new JsonLogger('ingest', { node: config.nodeId });
   if (!coalesceAmqplibWrites()) log.warn('amqplib internals changed: broker writes are not coalesced');
   if (config.migrateOnStart) await migrate(config, log);
 
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
-    bodyParser: false,
-    // With TLS files the port serves only HTTPS: Nest creates a node:https server instead.
-    ...(config.tls ? { httpsOptions: tlsOptions(config.tls) } : {}),
-    // Nest's own lines wait for nestjs-pino (request-logging.ts), so every line has one JSON shape.
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    createHttpAdapter(config),
+    {
+      // Ours instead (body-parsers.ts): one parser, one limit, the exception filter's errors.
+      bodyParser: false,
+      // Nest's own lines wait for nestjs-pino (request-logging.ts), so every line has one JSON shape.
+      bufferLogs: true,
+    },
+  );
+  registerBodyParsers(app.getHttpAdapter().getInstance(), config.bodyLimitBytes);
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new HttpExceptionFilter());
+  app.useGlobalFilters(new HttpExceptionFilter(app.getHttpAdapter(), config.bodyLimitBytes));
   app.enableShutdownHooks();
-  app.disable('x-powered-by');
   setupOpenApi(app);
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.RMQ,

@@ -7,13 +7,15 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from './app.module';
+import { createHttpAdapter } from './http/http-adapter';
 import { loadIngestConfig } from './config/ingest.config';
 import { buildOpenApiDocument } from './openapi';
 
 async function main(): Promise<void> {
   const out = process.argv[2] ?? 'docs/openapi.json';
   // Nothing is started: no listen, no consumer, no lifecycle hooks; providers connect lazily.
-  const app = await NestFactory.create(AppModule.forRoot(loadIngestConfig()), {
+  const config = loadIngestConfig();
+  const app = await NestFactory.create(AppModule.forRoot(config), createHttpAdapter(config), {
     logger: false,
     abortOnError: false,
   });

@@ -1,6 +1,6 @@
 import { Controller, Get, Res, type BeforeApplicationShutdown } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { IngestConfig } from '../config/ingest.config';
 import { ReadinessService, type Readiness } from './readiness.service';
 
@@ -20,7 +20,7 @@ export class HealthController implements BeforeApplicationShutdown {
 
   /** Ready: RabbitMQ reachable with ingest's topology declared, PostgreSQL reachable, not draining. */
   @Get('readyz')
-  async ready(@Res({ passthrough: true }) res: Response): Promise<Readiness> {
+  async ready(@Res({ passthrough: true }) res: FastifyReply): Promise<Readiness> {
     const result = await this.readiness.check();
     res.status(result.ready ? 200 : 503);
     return result;

@@ -1,5 +1,5 @@
 import { Injectable, UnauthorizedException, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import { ApiKeySet } from '@notify/auth';
 import { IngestConfig } from '../config/ingest.config';
 
@@ -12,7 +12,7 @@ export class ApiKeyMiddleware implements NestMiddleware {
     this.keys = new ApiKeySet(config.apiKeys);
   }
 
-  use(req: Request, _res: Response, next: NextFunction): void {
+  use(req: IncomingMessage, _res: unknown, next: () => void): void {
     if (!this.keys.matchesAuthorizationHeader(req.headers.authorization)) {
       throw new UnauthorizedException('missing or unknown producer API key (Authorization: Bearer <key>)');
     }

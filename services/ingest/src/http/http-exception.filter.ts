@@ -1,65 +1,54 @@
-import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import {
+  ArgumentsHost,
+  Catch,
+  HttpException,
+  HttpStatus,
+  type ExceptionFilter,
+  type HttpServer,
+} from '@nestjs/common';
 import { JsonLogger } from '@notify/logging';
 import { asStoreError, StoreUnavailableError } from '@notify/store';
 
-/** What body-parser throws (http-errors): `expose` says whether its message may be shown. */
-interface BodyParserError {
-  type?: string;
-  status?: number;
-  limit?: number;
-  expose?: boolean;
-  message?: string;
-}
-
-/** The one place where errors become HTTP responses: `{statusCode, error, message, errors?}`. */
+/**
+ * The one place where errors become HTTP responses: `{statusCode, error, message, errors?}`. It
+ * answers through the adapter because an error thrown in a middleware comes with Node's bare
+ * response, not the framework's reply.
+ */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly log = new JsonLogger('ingest', { component: 'http' });
 
+  constructor(
+    private readonly adapter: HttpServer,
+    private readonly bodyLimitBytes: number,
+  ) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const res = http.getResponse<Response>();
     const [status, body] = this.describe(exception);
     if (status >= 500) this.log.error('request failed', { status, error: exception });
-    if (isPusherApiPath(http.getRequest<Request>().originalUrl))
-      res.status(status).type('text').send(asText(body));
-    else res.status(status).json(body);
+    const url = this.adapter.getRequestUrl?.(http.getRequest());
+    // A string is sent as text/plain, an object as JSON.
+    this.adapter.reply(http.getResponse(), isPusherApiPath(url) ? asText(body) : body, status);
   }
 
   private describe(exception: unknown): [number, Record<string, unknown>] {
     if (exception instanceof HttpException) {
+      const status = exception.getStatus();
       const response = exception.getResponse();
-      const body =
-        typeof response === 'object' ? { ...(response as Record<string, unknown>) } : { message: response };
-      return [
-        exception.getStatus(),
-        { statusCode: exception.getStatus(), error: statusText(exception.getStatus()), ...body },
-      ];
-    }
-    const parserError = exception as BodyParserError | null;
-    switch (parserError?.type) {
-      case 'entity.too.large':
+      // The framework's own refusal of a body over its limit, before any parser saw it.
+      if (status === 413 && typeof response === 'string')
         return [
           413,
-          { statusCode: 413, error: 'Payload Too Large', message: `body exceeds ${parserError.limit} bytes` },
+          {
+            statusCode: 413,
+            error: 'Payload Too Large',
+            message: `body exceeds ${this.bodyLimitBytes} bytes`,
+          },
         ];
-      case 'entity.parse.failed':
-        return [400, { statusCode: 400, error: 'Bad Request', message: 'body is not valid JSON' }];
-      case 'encoding.unsupported':
-      case 'charset.unsupported':
-        return [
-          415,
-          { statusCode: 415, error: 'Unsupported Media Type', message: 'body must be UTF-8 JSON' },
-        ];
-    }
-    // Any other refusal of the body parser (a content-encoding whose bytes do not decode, an aborted
-    // or short body) is the client's: its 4xx, never a 500.
-    const status = parserError?.status;
-    if (typeof status === 'number' && status >= 400 && status < 500) {
-      const message =
-        parserError?.expose && parserError.message ? parserError.message : 'body could not be read';
-      return [status, { statusCode: status, error: statusText(status), message }];
+      const body =
+        typeof response === 'object' ? { ...(response as Record<string, unknown>) } : { message: response };
+      return [status, { statusCode: status, error: statusText(status), ...body }];
     }
     // Also a connection error that reached us raw: a restart of the database is a 503, never a 500.
     if (asStoreError(exception) instanceof StoreUnavailableError) {

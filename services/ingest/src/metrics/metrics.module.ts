@@ -1,7 +1,7 @@
 import { Controller, Get, Global, Inject, Module, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { ChannelWrapper } from 'amqp-connection-manager';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Topology } from '@notify/amqp';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 import { IngestMetrics } from './ingest-metrics';
@@ -15,7 +15,7 @@ export class MetricsController {
   ) {}
 
   @Get('metrics')
-  async scrape(@Res() res: Response): Promise<void> {
+  async scrape(@Res() res: FastifyReply): Promise<void> {
     try {
       this.metrics.queueMessages.set((await this.channel.checkQueue(Topology.ingestQueue)).messageCount);
     } catch {

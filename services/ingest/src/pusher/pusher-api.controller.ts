@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IngestConfig } from '../config/ingest.config';
 import { PusherChannelInfo, type Attributes, type ChannelInfo } from './channel-info.service';
@@ -6,6 +6,7 @@ import { PusherTerminatePublisher } from './terminate.publisher';
 import { TriggerPusherEvents } from './trigger-events.use-case';
 import { checkChannelName, parseBatch, parseInfo, parsePrefix, parseTriggerEvent } from './trigger-request';
 import { CorrelationId } from '../infrastructure/correlation-id';
+import { SignedBodyGuard } from './signed-body.guard';
 
 const SIGNED =
   'Signed as Pusher signs requests: auth_key, auth_timestamp, auth_version=1.0, body_md5, auth_signature.';
@@ -44,6 +45,7 @@ const documented = (summary: string): MethodDecorator =>
 /** Pusher's HTTP API (Channels), for the apps of NOTIFY_PUSHER_APPS; see docs/pusher.md. */
 @ApiTags('pusher')
 @Controller('apps/:appId')
+@UseGuards(SignedBodyGuard)
 export class PusherApiController {
   private readonly maxEventBytes: number;
 

@@ -5,10 +5,9 @@ import {
   UnauthorizedException,
   type NestMiddleware,
 } from '@nestjs/common';
-import { raw, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { IncomingMessage } from 'node:http';
 import {
   hmacSha256Hex,
-  md5Hex,
   requestSigningString,
   sameHex,
   type PusherApp,
@@ -19,50 +18,35 @@ import { IngestConfig } from '../config/ingest.config';
 /** How far `auth_timestamp` may be from the server's clock, either way (Pusher's window). */
 export const MAX_CLOCK_SKEW_SECONDS = 600;
 
-/** A request that passed the checks below: the app it is signed for, and its JSON body if it had one. */
-export interface PusherRequest extends Request {
-  pusherApp: PusherApp;
-}
-
 const AUTH_PARAMS = ['auth_key', 'auth_timestamp', 'auth_version', 'auth_signature'] as const;
 
 /**
  * Everything under `/apps/{appId}/` is Pusher's HTTP API, signed as Pusher signs it. In this order:
  * the API is enabled, the app exists (404 otherwise), the query carries a valid signature by the
- * app's key and secret made within MAX_CLOCK_SKEW_SECONDS (401), and then, only then, the body is
- * read (bounded by NOTIFY_BODY_LIMIT_BYTES) and must match `body_md5` byte for byte (401) and be JSON
- * (400). Nothing is stored or published for a request refused here.
+ * app's key and secret made within MAX_CLOCK_SKEW_SECONDS (401). Only then is the body read (bounded
+ * by NOTIFY_BODY_LIMIT_BYTES, http/body-parsers.ts) and checked against `body_md5`
+ * (signed-body.guard.ts). Nothing is stored or published for a request refused here.
  */
 @Injectable()
 export class PusherRequestMiddleware implements NestMiddleware {
   private readonly apps: PusherApps;
-  private readonly readBody: RequestHandler;
 
   constructor(config: IngestConfig) {
     this.apps = config.pusher.apps;
-    // inflate: false: body_md5 is over the bytes sent, so an encoded body is refused (415), not decoded.
-    this.readBody = raw({ limit: config.bodyLimitBytes, type: () => true, inflate: false });
   }
 
-  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+  use(req: IncomingMessage & { originalUrl?: string }, _res: unknown, next: () => void): void {
     if (!this.apps.enabled)
       throw new NotFoundException('the Pusher HTTP API is not enabled here (NOTIFY_PUSHER_APPS is empty)');
     // originalUrl: the path as the client sent (and signed) it, before any routing took a part off.
-    const url = req.originalUrl;
+    const url = req.originalUrl ?? req.url ?? '';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
     const appId = /^\/apps\/([^/]*)/.exec(path)?.[1] ?? '';
     const app = this.apps.withId(appId);
     if (!app) throw new NotFoundException(`unknown app id "${appId.slice(0, 64)}"`);
     const query = singleValued(queryAt < 0 ? '' : url.slice(queryAt + 1));
-    checkSignature(app, req.method, path, query);
-    if (req.method === 'POST') {
-      await new Promise<void>((resolve, reject) =>
-        this.readBody(req, res, (err?: unknown) => (err ? reject(err) : resolve())),
-      );
-      req.body = parseSignedBody(req.body as Buffer | undefined, query.body_md5);
-    }
-    (req as PusherRequest).pusherApp = app;
+    checkSignature(app, req.method ?? '', path, query);
     next();
   }
 }
@@ -111,19 +95,5 @@ function safeDecode(path: string): string {
     return decodeURIComponent(path);
   } catch {
     return path;
-  }
-}
-
-/** The body's bytes must be those `body_md5` signed; then they must be JSON. */
-function parseSignedBody(body: Buffer | undefined, bodyMd5: string | undefined): unknown {
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
-  if (bytes.length === 0 && bodyMd5 === undefined) return undefined;
-  if (bodyMd5 === undefined) throw new UnauthorizedException('body_md5 is required with a body');
-  if (!sameHex(bodyMd5, md5Hex(bytes)))
-    throw new UnauthorizedException('body_md5 is not the MD5 of the body that was sent');
-  try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch {
-    throw new BadRequestException('body is not valid JSON');
   }
 }
