@@ -142,6 +142,12 @@ describe('per-connection and per-user limits', () => {
     );
   });
 
+  it('tells kept-alive ingest clients that an idle connection closes after 5 s (Keep-Alive: timeout=5)', async () => {
+    const res = await fetch(`${cluster.ingestUrl}/healthz`, { headers: { connection: 'keep-alive' } });
+    await res.arrayBuffer();
+    assert.equal(res.headers.get('keep-alive'), 'timeout=5');
+  });
+
   it('refuses more userIds than NOTIFY_MAX_RECIPIENTS with 400 on the field, and takes as many', async () => {
     const fields = (body: unknown): string[] =>
       ((body as { errors?: { field: string }[] }).errors ?? []).map((e) => e.field);

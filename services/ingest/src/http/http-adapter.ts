@@ -25,6 +25,10 @@ export function createHttpAdapter(options: { bodyLimitBytes: number; tls?: TlsFi
     // Fastify's request id is the correlation id, so that the middlewares, the request log line and
     // the controllers agree whichever asks first.
     genReqId: (req: unknown) => requestCorrelationId(req as IncomingMessage),
+    // Node's own defaults, which Fastify would otherwise replace with none (a request could take
+    // forever to arrive) and 72 s (an idle kept-alive connection holds a descriptor that long).
+    requestTimeout: 300_000,
+    keepAliveTimeout: 5_000,
     routerOptions: {
       // As Express routed: `/v1/notifications/` is `/v1/notifications`.
       ignoreTrailingSlash: true,
