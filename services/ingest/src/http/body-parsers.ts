@@ -9,7 +9,7 @@ import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 const SIGNED_BYTES_PREFIX = '/apps/';
 
 /** Only these methods carry a body anyone reads; another method's body is drained and ignored. */
-const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+export const METHODS_WITH_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
 
 const DECODERS: Record<string, (bytes: Buffer, options: { maxOutputLength: number }) => Buffer> = {
   gzip: gunzipSync,
@@ -20,8 +20,8 @@ const DECODERS: Record<string, (bytes: Buffer, options: { maxOutputLength: numbe
 
 /**
  * Every body is read by one parser, bounded by NOTIFY_BODY_LIMIT_BYTES before and after decoding,
- * and refused with the exception filter's own 4xx (never Fastify's default 500 for a parser it does
- * not know). The JSON type itself is checked before the body is read (json-only.middleware.ts).
+ * and refused with ingest's own 4xx messages, answered by the exception filter like every other
+ * error. The JSON type itself is checked before the body is read (json-only.middleware.ts).
  */
 export function registerBodyParsers(fastify: FastifyInstance, limitBytes: number): void {
   fastify.removeAllContentTypeParsers();
@@ -35,7 +35,7 @@ export function registerBodyParsers(fastify: FastifyInstance, limitBytes: number
 }
 
 function parseBody(req: FastifyRequest, bytes: Buffer, limitBytes: number): unknown {
-  if (!WITH_BODY.has(req.method)) return undefined;
+  if (!METHODS_WITH_BODY.has(req.method)) return undefined;
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (req.url.startsWith(SIGNED_BYTES_PREFIX)) {
     if (encoding !== 'identity')

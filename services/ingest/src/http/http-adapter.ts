@@ -5,8 +5,8 @@ import { requestCorrelationId } from '../infrastructure/correlation-id';
 
 /**
  * Nest over Fastify rather than Express: on the producer's path (a POST per notification) the
- * framework's routing, body reading and reply cost ingest about a tenth less CPU per request, which
- * is queueing it no longer adds at 1,000/s (docs/performance.md, W6).
+ * framework's routing, body reading and reply cost ingest about a sixth less CPU per request at
+ * 1,000/s, which is queueing it no longer adds (docs/performance.md, W6).
  */
 export function createHttpAdapter(options: { bodyLimitBytes: number; tls?: TlsFiles }): FastifyAdapter {
   const { tls } = options;

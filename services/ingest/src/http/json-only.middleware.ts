@@ -1,7 +1,6 @@
 import { Injectable, UnsupportedMediaTypeException, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-
-const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+import { METHODS_WITH_BODY } from './body-parsers';
 
 /**
  * The API under /v1 takes JSON only. Checked from the header, before the body is read (the parser,
@@ -10,7 +9,7 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 @Injectable()
 export class JsonOnlyMiddleware implements NestMiddleware {
   use(req: IncomingMessage, _res: unknown, next: () => void): void {
-    if (WITH_BODY.has(req.method ?? '') && !isJson(req.headers['content-type'])) {
+    if (METHODS_WITH_BODY.has(req.method ?? '') && !isJson(req.headers['content-type'])) {
       throw new UnsupportedMediaTypeException('Content-Type must be application/json');
     }
     next();
