@@ -48,6 +48,43 @@ describe('prepared statements on the append path (real PostgreSQL)', () => {
     assert.ok(statements.some((s) => s.startsWith(PREPARED) && s.includes('WITH expired AS')));
   });
 
+  it('numbers batches of every shape, in a transaction or not, with one statement text', async () => {
+    const before = (await prepared()).filter((s) => s.includes('alloc AS (')).length;
+    const single = await repo.append([{ userId: 'shape-a', topic: 't', title: 'one' }]);
+    const mixed = await repo.append([
+      { userId: 'shape-b', topic: 't', title: 'b1', idempotencyKey: 'shape-k1' },
+      { userId: 'shape-a', topic: 't', title: 'a2', body: 'with a body', data: { n: 1 } },
+      {
+        userId: 'shape-b',
+        topic: 't',
+        title: 'b2',
+        idempotencyKey: 'shape-k2',
+        expiresAt: new Date('2099-01-01T00:00:00Z'),
+      },
+    ]);
+    // A stored key sends the batch through the transaction: the same text, from another executor.
+    const retried = await repo.append([
+      { userId: 'shape-b', topic: 't', title: 'b1', idempotencyKey: 'shape-k1' },
+      { userId: 'shape-a', topic: 't', title: 'a3' },
+    ]);
+    assert.deepEqual(
+      [...single, ...mixed, ...retried].map((r) => [r.userId, r.seq, r.duplicate]),
+      [
+        ['shape-a', 1, false],
+        ['shape-b', 1, false],
+        ['shape-a', 2, false],
+        ['shape-b', 2, false],
+        ['shape-b', 1, true],
+        ['shape-a', 3, false],
+      ],
+    );
+    const stored = mixed[1].notification;
+    assert.deepEqual([stored?.body, stored?.data], ['with a body', { n: 1 }]);
+    assert.equal(mixed[2].notification?.expiresAt?.toISOString(), '2099-01-01T00:00:00.000Z');
+    const after = (await prepared()).filter((s) => s.includes('alloc AS (')).length;
+    assert.equal(after, Math.max(before, 1), 'one numbering statement on the connection');
+  });
+
   it('still answers a retry with the stored notification after a migration adds a column', async () => {
     const [stored] = await repo.append([
       { userId: 'u2', topic: 't', title: 'kept', idempotencyKey: 'again' },

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Db } from './database';
 import type { Database } from './schema';
 import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-batch';
 import { isRetryableSqlError, withRetryableTransaction } from './transactions';
 import { asStoreError } from './store-unavailable';
 import { PREPARED } from './prepared-statements';
+import { KEY_STORED, NEEDS_TRANSACTION, runAppendStatement } from './append-statement';
 
 /**
  * How long a producer's idempotency key is remembered: long enough to cover any producer's retries
@@ -69,10 +70,8 @@ export interface SequencedStream<
  */
 const ONE_STATEMENT_LOCK_TIMEOUT = '5ms';
 
-/** The statement refused to commit: a key of the batch was stored already (unique_violation). */
-const KEY_STORED = '23505';
-/** The statement refused to commit on its own: the batch needs `afterInsert`, so a transaction. */
-const NEEDS_TRANSACTION = 'NT001';
+// The statement refuses to commit with KEY_STORED (unique_violation) when a key of the batch was
+// stored already, and with NEEDS_TRANSACTION when the batch needs `afterInsert`, so a transaction.
 /** lock_not_available: the single statement waited longer than ONE_STATEMENT_LOCK_TIMEOUT. */
 const LOCK_TIMEOUT = '55P03';
 
@@ -140,58 +139,22 @@ async function insertFresh<I extends { idempotencyKey?: string }, R extends { du
   fresh: readonly number[],
   oneStatement: boolean,
 ): Promise<R[]> {
-  const { tables, columns: c } = stream;
   const { scopes, counts } = rowsPerScope(fresh.map((i) => stream.scopeOf(items[i])));
   const createdAt = new Date();
   const rows = fresh.map((i) => ({ item: items[i], id: randomUUID() }));
   const keyed = rows.filter((r) => r.item.idempotencyKey !== undefined);
-  const id = sql.id;
-  const list = (parts: readonly RawBuilder<unknown>[]): RawBuilder<unknown> => sql.join(parts, sql`, `);
-  const fields = stream.fields.map((f) => id(f.name));
-  const arrays = stream.fields.map((f) => sql`${rows.map((r) => f.value(r.item))}::${sql.raw(f.type)}[]`);
-  // The n-th fresh row of a scope gets (new last − its count + n): the same numbering in input order
-  // as the numbers the upsert reserved.
-  const extra = stream.streamColumn ? id(stream.streamColumn) : sql`NULL`;
-  // The lock timeout is set first (alloc reads a row of `limits` before it locks anything) and only
-  // for this statement's own transaction; a transaction keeps the session's.
-  const lockTimeout = oneStatement ? ONE_STATEMENT_LOCK_TIMEOUT : null;
-  const refuseUnlessTransaction = oneStatement && stream.afterInsert !== undefined;
-  const numbered = await sql<{ id: string; num: number; extra: unknown }>`${sql.raw(PREPARED)}
-    WITH limits AS MATERIALIZED (
-      SELECT set_config('lock_timeout', coalesce(${lockTimeout}::text, current_setting('lock_timeout')), true)
-    ), alloc AS (
-      INSERT INTO ${id(tables.streams)} (${id(c.scope)}, ${id(c.last)})
-      SELECT s, n FROM unnest(${scopes}::text[], ${counts}::bigint[]) AS t(s, n) CROSS JOIN limits
-      ORDER BY s
-      ON CONFLICT (${id(c.scope)}) DO UPDATE
-        SET ${id(c.last)} = ${id(tables.streams, c.last)} + EXCLUDED.${id(c.last)}
-      RETURNING ${id(c.scope)} AS scope, ${id(c.last)} AS last_number, ${extra} AS extra
-    ), fresh AS (
-      SELECT r.*, a.extra, a.last_number - count(*) OVER w + row_number() OVER (w ORDER BY r.ord) AS num
-      FROM unnest(${rows.map((r) => stream.scopeOf(r.item))}::text[], ${rows.map((r) => r.id)}::uuid[],
-        ${list(arrays)}) WITH ORDINALITY AS r(scope, id, ${list(fields)}, ord)
-      JOIN alloc a ON a.scope = r.scope
-      WINDOW w AS (PARTITION BY r.scope)
-    ), stored AS (
-      INSERT INTO ${id(tables.events)} (${id(c.scope)}, ${id(c.number)}, id, ${list(fields)}, created_at)
-      SELECT scope, num, id, ${list(fields)}, ${createdAt} FROM fresh
-    ), keys AS (
-      INSERT INTO ${id(tables.keys)} (key, ${id(c.scope)}, ${id(c.eventId)}, ${id(c.number)})
-      SELECT k.key, f.scope, f.id, f.num
-      FROM unnest(${keyed.map((r) => r.id)}::uuid[], ${keyed.map((r) => r.item.idempotencyKey as string)}::text[]) AS k(id, key)
-      JOIN fresh f ON f.id = k.id
-      ON CONFLICT DO NOTHING
-      RETURNING 1
-    ), verdict AS (
-      -- A key was stored already, or a batch without a transaction needs afterInsert: no commit.
-      SELECT CASE
-        WHEN (SELECT count(*) FROM keys) < ${keyed.length}::int
-          THEN notify_refuse_append('${sql.raw(KEY_STORED)}', 'an idempotency key of the batch is stored already')
-        WHEN ${refuseUnlessTransaction}::boolean AND EXISTS (SELECT 1 FROM alloc WHERE extra IS NOT NULL)
-          THEN notify_refuse_append('${sql.raw(NEEDS_TRANSACTION)}', 'the batch needs a transaction')
-      END AS refused
-    )
-    SELECT id, num, extra FROM fresh CROSS JOIN verdict`.execute(executor);
+  const numbered = await runAppendStatement(executor, stream, {
+    lockTimeout: oneStatement ? ONE_STATEMENT_LOCK_TIMEOUT : null,
+    scopes,
+    counts,
+    rowScopes: rows.map((r) => stream.scopeOf(r.item)),
+    rowIds: rows.map((r) => r.id),
+    fields: stream.fields.map((f) => rows.map((r) => f.value(r.item))),
+    createdAt,
+    keyedIds: keyed.map((r) => r.id),
+    keyedKeys: keyed.map((r) => r.item.idempotencyKey as string),
+    refuseUnlessTransaction: oneStatement && stream.afterInsert !== undefined,
+  });
   const byId = new Map(numbered.rows.map((r) => [r.id, r]));
   const results = rows.map((r) => {
     const row = byId.get(r.id) as { num: number; extra: unknown };
