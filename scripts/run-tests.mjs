@@ -32,7 +32,7 @@ run('bash', ['scripts/ensure-services.sh']);
 run('bash', ['scripts/build.sh']);
 if (!args.includes('--no-lint')) run('npm', ['run', '--silent', 'lint']);
 
-const files = ['services', 'libs', 'test']
+const files = ['services', 'libs', 'bench', 'test']
   .flatMap((d) => find(join(root, 'dist', d), ['.spec.js', '.test.js']))
   .filter((f) => !only || f.includes(only))
   .sort();

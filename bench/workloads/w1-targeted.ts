@@ -131,7 +131,7 @@ function figure(
     `Producer: ${producerText}. ~200-byte notifications with \`data.t\` = send time; ${U.toLocaleString('en-US')} users, one client each, round robin. Each path is measured after a warm-up round of one notification per user (not measured), as the W5 peers are.`,
     `notify path: ingest validates, stores each notification in PostgreSQL with its user's next seq (group commit: concurrent events share a transaction), publishes the delivery (confirmed) → node queue → 1 gateway → WebSocket; every client acks every notification (gateway writes device cursors).`,
     `Max: ${n(M)} notifications as fast as the producer path takes them: ${n(max.delivered)} delivered in ${max.seconds.toFixed(2)} s (first send → last frame) = **${n(maxRate)} delivered/s**; accepted by ${path === 'http' ? 'ingest (HTTP 202)' : 'the broker (confirms)'} at ${n(max.sent / max.acceptSeconds)}/s; smallest count on one socket ${max.minPerSocket}, ${max.closed} sockets closed${path === 'http' ? `, ${refused} requests refused` : ''}.`,
-    `Latency, producer send → client receive (open loop, ${paceSeconds} s at each rate): ${paced
+    `Latency, producer send → client receive (open loop, evenly spaced, ${paceSeconds} s at each rate): ${paced
       .map(
         (p) =>
           `${p.load * 100}% = ${n(p.rate)}/s: p50 ${ms(p.run.latency?.p50)}, p99 ${ms(p.run.latency?.p99)}, p99.9 ${ms(p.run.latency?.p999)} (${n(p.run.delivered)}/${n(p.run.sent)} delivered)`,
