@@ -6,7 +6,13 @@ import { appendIdempotent, idempotencyKeyOf, rowsPerScope } from './idempotent-b
 import { isRetryableSqlError, withRetryableTransaction } from './transactions';
 import { asStoreError } from './store-unavailable';
 import { PREPARED } from './prepared-statements';
-import { KEY_STORED, NEEDS_TRANSACTION, runAppendStatement } from './append-statement';
+import {
+  KEY_STORED,
+  NEEDS_TRANSACTION,
+  runAppendStatement,
+  type AppendShape,
+  type ColumnType,
+} from './append-statement';
 
 /**
  * How long a producer's idempotency key is remembered: long enough to cover any producer's retries
@@ -18,8 +24,7 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
 /** One column of the event table that the producer's item fills, besides scope, number and id. */
 export interface EventColumn<I> {
   name: string;
-  /** The PostgreSQL type of the column; values are passed as one array of it. */
-  type: 'text' | 'jsonb' | 'timestamptz';
+  type: ColumnType;
   value(item: I): unknown;
 }
 
@@ -31,27 +36,16 @@ export interface KeyedEvent {
 }
 
 /**
- * A stream of events numbered per scope (notifications per user, messages per channel): the three
- * tables and how items and rows become results. Table and column names are fixed by the repositories,
- * never taken from input.
+ * A stream of events numbered per scope (notifications per user, messages per channel): its tables
+ * and columns (AppendShape), and how items and rows become results.
  */
 export interface SequencedStream<
   I extends { idempotencyKey?: string },
   R extends { duplicate: boolean },
   Row,
-> {
-  /** One row per scope with the last number allocated (`last`); the events; the producers' keys. */
-  tables: { streams: string; events: string; keys: string };
-  /** Column names: `scope` in all three tables, `number` in events and keys, `eventId` in keys. */
-  columns: { scope: string; number: string; last: string; eventId: string };
-  /** What the item fills in the events table besides scope, number, id and created_at. */
+> extends AppendShape {
   fields: readonly EventColumn<I>[];
   scopeOf(item: I): string;
-  /**
-   * A column of the streams row (the user's preferences) that the numbering upsert returns anyway:
-   * handed to `stored` with each item, so reading it costs no extra statement.
-   */
-  streamColumn?: string;
   /** The result of an item stored now; `streamValue` is the scope's `streamColumn`, if any. */
   stored(item: I, id: string, number: number, createdAt: Date, streamValue: unknown): R;
   /**
@@ -70,8 +64,6 @@ export interface SequencedStream<
  */
 const ONE_STATEMENT_LOCK_TIMEOUT = '5ms';
 
-// The statement refuses to commit with KEY_STORED (unique_violation) when a key of the batch was
-// stored already, and with NEEDS_TRANSACTION when the batch needs `afterInsert`, so a transaction.
 /** lock_not_available: the single statement waited longer than ONE_STATEMENT_LOCK_TIMEOUT. */
 const LOCK_TIMEOUT = '55P03';
 
