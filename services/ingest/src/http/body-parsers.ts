@@ -1,12 +1,7 @@
 import { BadRequestException, PayloadTooLargeException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-
-/**
- * Under `/apps/` (Pusher's HTTP API) the body stays bytes: `body_md5` signs the bytes as sent, so
- * they are checked before anything parses them (pusher/signed-body.guard.ts).
- */
-const SIGNED_BYTES_PREFIX = '/apps/';
+import { isPusherApiPath } from './pusher-api-path';
 
 /** Only these methods carry a body anyone reads; another method's body is drained and ignored. */
 export const METHODS_WITH_BODY: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
@@ -37,7 +32,9 @@ export function registerBodyParsers(fastify: FastifyInstance, limitBytes: number
 function parseBody(req: FastifyRequest, bytes: Buffer, limitBytes: number): unknown {
   if (!METHODS_WITH_BODY.has(req.method)) return undefined;
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (req.url.startsWith(SIGNED_BYTES_PREFIX)) {
+  // Pusher's HTTP API: `body_md5` signs the bytes as sent, so they stay bytes until they are checked
+  // (pusher/signed-body.guard.ts).
+  if (isPusherApiPath(req.url)) {
     if (encoding !== 'identity')
       throw new UnsupportedMediaTypeException(
         'content-encoding is refused here: body_md5 signs the bytes sent',

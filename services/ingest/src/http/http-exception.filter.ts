@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { JsonLogger } from '@notify/logging';
 import { asStoreError, StoreUnavailableError } from '@notify/store';
+import { isPusherApiPath } from './pusher-api-path';
 
 /**
  * The one place where errors become HTTP responses: `{statusCode, error, message, errors?}`. It
@@ -28,7 +29,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const [status, body] = this.describe(exception);
     if (status >= 500) this.log.error('request failed', { status, error: exception });
     const url = this.adapter.getRequestUrl?.(http.getRequest());
-    // A string is sent as text/plain, an object as JSON.
+    // A string is sent as text/plain, an object as JSON. The Pusher HTTP API answers errors as Pusher
+    // does, in plain text, which Pusher's server SDKs put as is into the error they raise.
     this.adapter.reply(http.getResponse(), isPusherApiPath(url) ? asText(body) : body, status);
   }
 
@@ -64,12 +66,6 @@ export class HttpExceptionFilter implements ExceptionFilter {
     return [500, { statusCode: 500, error: 'Internal Server Error', message: 'internal error' }];
   }
 }
-
-/**
- * The Pusher HTTP API (`/apps/…`) answers errors as Pusher does: a plain-text body, which Pusher's
- * server SDKs put as is into the error they raise (the JSON shape would show up there as JSON).
- */
-const isPusherApiPath = (url: string | undefined): boolean => url?.startsWith('/apps/') ?? false;
 
 /** `message`, then each failing field on a line of its own. */
 function asText(body: Record<string, unknown>): string {
