@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
 import { connect, type ConfirmChannel } from 'amqplib';
 import type { LatencySummary } from './clients';
+import { KeepAliveClient } from './http-client';
 import type { PoolCounts } from './ws-pool';
 import { now, sleep } from './proc';
 
@@ -54,39 +54,12 @@ export async function amqpProducer(url: string, prefix = 'w1'): Promise<Producer
 
 /** One notification per request, as a backend sends them; keep-alive, `inFlight` requests at once. */
 export function httpProducer(baseUrl: string, apiKey: string, inFlight: number, prefix = 'w1'): Producer {
-  const agent = new Agent({ keepAlive: true, maxSockets: inFlight });
   const { hostname, port } = new URL(baseUrl);
-  // A keep-alive socket the server closes just as it is reused fails with ECONNRESET before the
-  // request reached the server: sent again, once, on a fresh socket (Node's documented pattern).
-  const post = (user: number): Promise<number> =>
-    postOnce(user).catch((err: NodeJS.ErrnoException & { reusedSocket?: boolean }) => {
-      if (err.reusedSocket && err.code === 'ECONNRESET') return postOnce(user);
-      throw err;
-    });
-  const postOnce = (user: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      const body = JSON.stringify(notification(user, prefix));
-      const req = request(
-        {
-          agent,
-          host: hostname,
-          port,
-          method: 'POST',
-          path: '/v1/notifications',
-          headers: {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-            authorization: `Bearer ${apiKey}`,
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket })));
-      req.end(body);
-    });
+  const client = new KeepAliveClient(hostname, Number(port), inFlight);
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
+  const post = async (user: number): Promise<number> =>
+    (await client.request('POST', '/v1/notifications', headers, JSON.stringify(notification(user, prefix))))
+      .status;
   const producer: Producer = {
     refused: 0,
     async send(users) {
@@ -99,7 +72,7 @@ export function httpProducer(baseUrl: string, apiKey: string, inFlight: number, 
       };
       await Promise.all(Array.from({ length: Math.min(inFlight, users.length) }, lane));
     },
-    close: async () => agent.destroy(),
+    close: async () => client.close(),
   };
   return producer;
 }

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { KeepAliveClient } from './http-client';
 import { peerProcess, sleep, spawnListening, type BaselineServer } from './proc';
 
 export const REDIS_HOST = '127.0.0.1';
@@ -86,6 +87,7 @@ export async function startSocketIoPeer(
   );
   // Lets it delete this run's stream and session keys from Redis, then makes sure it is gone.
   const ask = async (): Promise<void> => {
+    closePeerClient(port);
     await fetch(`http://127.0.0.1:${port}/shutdown`, { method: 'POST', signal: AbortSignal.timeout(5000) });
   };
   return peerProcess(port, child, exited, ask, 2000);
@@ -96,12 +98,30 @@ export async function postToPeer(
   port: number,
   items: { userId: string; notification: Record<string, unknown> }[],
 ): Promise<{ acked: number }> {
-  const res = await fetch(`http://127.0.0.1:${port}/notify`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ items }),
-    signal: AbortSignal.timeout(30_000),
-  });
+  const res = await peerClient(port).request(
+    'POST',
+    '/notify',
+    { 'content-type': 'application/json' },
+    JSON.stringify({ items }),
+  );
   if (res.status !== 200) throw new Error(`POST /notify answered ${res.status}`);
-  return (await res.json()) as { acked: number };
+  return JSON.parse(res.body.toString('utf8')) as { acked: number };
+}
+
+/**
+ * The producer's connections to a peer: the same client and connection count as notify's W1 producer
+ * (`httpProducer`), so that both sides are loaded by the same code.
+ */
+const peerClients = new Map<number, KeepAliveClient>();
+const PEER_CONNECTIONS = 64;
+
+function peerClient(port: number): KeepAliveClient {
+  let client = peerClients.get(port);
+  if (!client) peerClients.set(port, (client = new KeepAliveClient('127.0.0.1', port, PEER_CONNECTIONS)));
+  return client;
+}
+
+function closePeerClient(port: number): void {
+  peerClients.get(port)?.close();
+  peerClients.delete(port);
 }
