@@ -1,10 +1,13 @@
 import { freePort, TEST_API_KEY } from '@notify/testing';
 import { ClientWorker } from '../lib/clients';
+import { KeepAliveClient } from '../lib/http-client';
 import { startUwsBaseline } from '../lib/proc';
 import type { Figure } from '../lib/results';
 import { benchCluster, gatewayPort, now, tokens, track, type RunContext } from './common';
 
 const SHARED = 'load generator (1 client process), broker, database and server share the same 2 cores';
+/** Posts in flight over HTTP, through the benchmarks' HTTP client (bench/lib/http-client). */
+const POSTS_IN_FLIGHT = 20;
 
 /**
  * Workload 2: channel fan-out on one node. N clients subscribed to one channel, M messages of about
@@ -72,23 +75,21 @@ export async function workload2(ctx: RunContext): Promise<Figure[]> {
       ctx.log(`  ${opened.open} connected and subscribed in ${Math.round(opened.ms)} ms`);
       const { result } = await w.expect(expected, deliverTimeout);
       const data = 'x'.repeat(48); // gateway frame ≈ 200 bytes with channel, offset, id and createdAt
+      const { hostname, port } = new URL(cluster.ingestUrl);
+      const http = new KeepAliveClient(hostname, Number(port), POSTS_IN_FLIGHT);
+      const headers = { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' };
       const t0 = now();
       let next = 0;
       let failed = 0;
       const poster = async (): Promise<void> => {
         while (next < M) {
           const i = next++;
-          const res = await fetch(`${cluster.ingestUrl}/v1/channels/public.bench/messages`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ data, idempotencyKey: `w2-${i}` }),
-            signal: AbortSignal.timeout(30_000),
-          });
+          const body = JSON.stringify({ data, idempotencyKey: `w2-${i}` });
+          const res = await http.request('POST', '/v1/channels/public.bench/messages', headers, body);
           if (res.status !== 202) failed++;
-          await res.arrayBuffer();
         }
       };
-      await Promise.all(Array.from({ length: 20 }, poster));
+      await Promise.all(Array.from({ length: POSTS_IN_FLIGHT }, poster)).finally(() => http.close());
       const publishMs = now() - t0;
       const r = await result;
       sys = { ...r, t0, publishMs, failed, connectMs: opened.ms };
@@ -129,7 +130,7 @@ export async function workload2(ctx: RunContext): Promise<Figure[]> {
   const ratio = sysRate / baseRate;
   const notes = [
     `N=${N.toLocaleString('en-US')} clients, M=${M} messages; ${expected.toLocaleString('en-US')} deliveries expected per side.`,
-    `notify: ingest \`POST /v1/channels/public.bench/messages\` (20 concurrent), RabbitMQ, 1 gateway; ${sys.frames.toLocaleString('en-US')} delivered, ${sys.failed} posts refused, smallest count on one socket ${sys.minPerSocket}, ${sys.closedAfterReady} sockets closed; mean frame ${(sys.bytes / Math.max(1, sys.frames)).toFixed(0)} B; all ${M} posts answered in ${Math.round(sys.publishMs)} ms (${Math.round(M / (sys.publishMs / 1000))} msgs/s through ingest); connect+subscribe of ${N} took ${Math.round(sys.connectMs)} ms.`,
+    `notify: ingest \`POST /v1/channels/public.bench/messages\` (${POSTS_IN_FLIGHT} concurrent, keep-alive, bench/lib/http-client), RabbitMQ, 1 gateway; ${sys.frames.toLocaleString('en-US')} delivered, ${sys.failed} posts refused, smallest count on one socket ${sys.minPerSocket}, ${sys.closedAfterReady} sockets closed; mean frame ${(sys.bytes / Math.max(1, sys.frames)).toFixed(0)} B; all ${M} posts answered in ${Math.round(sys.publishMs)} ms (${Math.round(M / (sys.publishMs / 1000))} msgs/s through ingest); connect+subscribe of ${N} took ${Math.round(sys.connectMs)} ms.`,
     `baseline: bare uWebSockets.js \`app.publish\` in its own process, 50 messages per event-loop turn, same socket limits as the gateway defaults; ${base.frames.toLocaleString('en-US')} delivered, smallest count on one socket ${base.minPerSocket}, ${base.closedAfterReady} sockets closed; mean frame ${(base.bytes / Math.max(1, base.frames)).toFixed(0)} B; publishing took ${Math.round(base.publishMs)} ms.`,
     `Time = first publish request → last frame counted at the clients. Clients are raw node:net sockets in one separate process, counting frame headers only.`,
     `Ceiling from the producer side: notify can deliver at most N × (messages/s accepted by ingest) = ${N.toLocaleString('en-US')} × ${Math.round(M / (sys.publishMs / 1000))} ≈ ${Math.round((N * M) / (sys.publishMs / 1000)).toLocaleString('en-US')} deliveries/s in this run; below ~10,000 subscribers the ingest → PostgreSQL → RabbitMQ path per message, not the gateway's fan-out, bounds this figure. The baseline publishes from memory with no producer path at all.`,
