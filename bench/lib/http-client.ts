@@ -54,11 +54,6 @@ class Connection {
     });
   }
 
-  /** True if the request never got a byte back, so it may be sent again on a fresh connection. */
-  get untouched(): boolean {
-    return this.received === 0;
-  }
-
   exchange(request: Buffer): Promise<HttpResponse> {
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
@@ -71,6 +66,7 @@ class Connection {
     this.dead = true;
     const p = this.pending;
     this.pending = undefined;
+    // A request that never got a byte back may be sent again on a fresh connection.
     p?.reject(Object.assign(err, { untouched: this.received === 0 }));
   }
 

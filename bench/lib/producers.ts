@@ -8,6 +8,11 @@ import { now, sleep } from './proc';
 /** Producers of targeted notifications, and the runs that measure them, shared by W1 and W6. */
 
 export const BATCH = 1000;
+/**
+ * Requests in flight of every one-notification-per-request HTTP producer: notify's (W1, W5, W6) and the
+ * W5 peers', so that both sides of a comparison are loaded alike.
+ */
+export const HTTP_IN_FLIGHT = 64;
 const BODY = 'y'.repeat(120);
 
 export type Path = 'amqp' | 'http';

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { KeepAliveClient } from './http-client';
+import { HTTP_IN_FLIGHT } from './producers';
 import { peerProcess, sleep, spawnListening, type BaselineServer } from './proc';
 
 export const REDIS_HOST = '127.0.0.1';
@@ -109,15 +110,14 @@ export async function postToPeer(
 }
 
 /**
- * The producer's connections to a peer: the same client and connection count as notify's W1 producer
- * (`httpProducer`), so that both sides are loaded by the same code.
+ * The producer's connections to a peer: the same client and connection count as notify's HTTP
+ * producer (`httpProducer`), so that both sides are loaded by the same code.
  */
 const peerClients = new Map<number, KeepAliveClient>();
-const PEER_CONNECTIONS = 64;
 
 function peerClient(port: number): KeepAliveClient {
   let client = peerClients.get(port);
-  if (!client) peerClients.set(port, (client = new KeepAliveClient('127.0.0.1', port, PEER_CONNECTIONS)));
+  if (!client) peerClients.set(port, (client = new KeepAliveClient('127.0.0.1', port, HTTP_IN_FLIGHT)));
   return client;
 }
 

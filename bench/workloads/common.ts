@@ -2,6 +2,7 @@ import { startCluster, signToken, TEST_API_KEY, type TestCluster } from '@notify
 import { ClientWorker } from '../lib/clients';
 import {
   amqpProducer,
+  HTTP_IN_FLIGHT,
   httpProducer,
   maxRun,
   type FrameCounter,
@@ -99,7 +100,7 @@ export async function openAckingClients(
 export async function producerFor(cluster: TestCluster, path: Path, prefix: string): Promise<Producer> {
   return path === 'amqp'
     ? amqpProducer(cluster.vhost.url, prefix)
-    : httpProducer(cluster.ingestUrl, TEST_API_KEY, 64, prefix);
+    : httpProducer(cluster.ingestUrl, TEST_API_KEY, HTTP_IN_FLIGHT, prefix);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
-import { BATCH, maxRun, notification, pacedRun, type Path, type Run } from '../lib/producers';
+import { BATCH, HTTP_IN_FLIGHT, maxRun, notification, pacedRun, type Path, type Run } from '../lib/producers';
 import type { Figure } from '../lib/results';
 import { benchCluster, now, openAckingClients, producerFor, warmUp, type RunContext } from './common';
 
@@ -126,7 +126,7 @@ function figure(
   const producerText =
     path === 'amqp'
       ? 'amqplib publishes to `notify.ingest` (persistent, `message-id` set, publisher confirms per batch of 1,000)'
-      : "`POST /v1/notifications`, one notification per request, 64 keep-alive requests in flight (the benchmarks' lean HTTP/1.1 client, bench/lib/http-client, the same for every system)";
+      : `\`POST /v1/notifications\`, one notification per request, ${HTTP_IN_FLIGHT} keep-alive requests in flight (the benchmarks' lean HTTP/1.1 client, bench/lib/http-client, the same for every system)`;
   const notes = [
     `Producer: ${producerText}. ~200-byte notifications with \`data.t\` = send time; ${U.toLocaleString('en-US')} users, one client each, round robin. Each path is measured after a warm-up round of one notification per user (not measured), as the W5 peers are.`,
     `notify path: ingest validates, stores each notification in PostgreSQL with its user's next seq (group commit: concurrent events share a transaction), publishes the delivery (confirmed) → node queue → 1 gateway → WebSocket; every client acks every notification (gateway writes device cursors).`,

@@ -1,5 +1,5 @@
 import { createTestDatabase, freePort, TEST_JWT_SECRET } from '@notify/testing';
-import { maxRun, pacedRun, type Producer, type Run } from '../lib/producers';
+import { HTTP_IN_FLIGHT, maxRun, pacedRun, type Producer, type Run } from '../lib/producers';
 import { now } from '../lib/proc';
 import type { Figure } from '../lib/results';
 import { SioClientWorker } from '../lib/sio-clients';
@@ -10,10 +10,9 @@ const WORKLOAD = 'W5 vs Socket.IO';
 const LOAD = 0.5;
 const BODY = 'y'.repeat(120);
 // The producer shape of notify's W1 over HTTP (bench/lib/producers httpProducer): one notification per
-// request, 64 requests in flight. A peer fed requests of 250 would compare its producer's batching, which
+// request, HTTP_IN_FLIGHT requests in flight. A peer fed requests of 250 would compare its producer's batching, which
 // notify's API does not offer for distinct notifications, not the servers.
 const POST_ITEMS = 1;
-const POSTS_IN_FLIGHT = 64;
 /** notify's figure with the same producer shape. */
 const NOTIFY_FIGURE = 'w1-http';
 
@@ -46,7 +45,7 @@ function sioProducer(port: number, prefix: string): Producer {
       const lane = async (): Promise<void> => {
         while (next < chunks.length) await post(chunks[next++]);
       };
-      await Promise.all(Array.from({ length: POSTS_IN_FLIGHT }, lane));
+      await Promise.all(Array.from({ length: HTTP_IN_FLIGHT }, lane));
     },
     close: () => Promise.resolve(),
   };
@@ -134,9 +133,9 @@ export async function storedPeerFigures(ctx: RunContext, sourceFirst: number): P
   const w1 = notify?.raw as W1Raw | undefined;
   const notifyHalf = w1?.paced.find((p) => p.load === LOAD);
   const method = (r: PeerRun): string =>
-    `Socket.IO ${r.mode === 'postgres' ? '+ PostgreSQL' : '(stores nothing)'}: ${o.N.toLocaleString('en-US')} acking clients (raw Engine.IO 4 frames, one process); ${o.M.toLocaleString('en-US')} notifications POSTed to the peer's \`/notify\` one per request, ${POSTS_IN_FLIGHT} requests in flight (as notify's HTTP producer)${r.mode === 'postgres' ? ', each first committed by one INSERT into a `notifications` table (bigserial id, jsonb payload) in a database of its own, then emitted with `io.to(user).emit`' : ', emitted with `io.to(user).emit` at once'}: max ${n(r.maxRate)} delivered/s (${n(r.max.delivered)}/${n(r.max.sent)}, reached=${r.max.reached}); open loop at ${LOAD * 100}% = ${n(r.pacedRate)}/s for ${o.paceSeconds} s: p50 ${ms(r.paced.latency?.p50)}, p99 ${ms(r.paced.latency?.p99)}, p99.9 ${ms(r.paced.latency?.p999)} (${n(r.paced.delivered)}/${n(r.paced.sent)}).`;
+    `Socket.IO ${r.mode === 'postgres' ? '+ PostgreSQL' : '(stores nothing)'}: ${o.N.toLocaleString('en-US')} acking clients (raw Engine.IO 4 frames, one process); ${o.M.toLocaleString('en-US')} notifications POSTed to the peer's \`/notify\` one per request, ${HTTP_IN_FLIGHT} requests in flight (as notify's HTTP producer)${r.mode === 'postgres' ? ', each first committed by one INSERT into a `notifications` table (bigserial id, jsonb payload) in a database of its own, then emitted with `io.to(user).emit`' : ', emitted with `io.to(user).emit` at once'}: max ${n(r.maxRate)} delivered/s (${n(r.max.delivered)}/${n(r.max.sent)}, reached=${r.max.reached}); open loop at ${LOAD * 100}% = ${n(r.pacedRate)}/s for ${o.paceSeconds} s: p50 ${ms(r.paced.latency?.p50)}, p99 ${ms(r.paced.latency?.p99)}, p99.9 ${ms(r.paced.latency?.p999)} (${n(r.paced.delivered)}/${n(r.paced.sent)}).`;
   const notifyText = notify
-    ? `notify: '${notify.id}' of this run: max ${n(notify.system)} delivered/s; at ${LOAD * 100}% of its own max (${n(notifyHalf?.rate ?? NaN)}/s) p99 ${ms(notifyHalf?.run.latency?.p99)}. Same producer: one notification per HTTP request, 64 in flight, through the same HTTP client. Each notification is committed with its per-user seq (and the broker's confirm) before the delivery, as the PostgreSQL peer commits its INSERT before the emit.`
+    ? `notify: '${notify.id}' of this run: max ${n(notify.system)} delivered/s; at ${LOAD * 100}% of its own max (${n(notifyHalf?.rate ?? NaN)}/s) p99 ${ms(notifyHalf?.run.latency?.p99)}. Same producer: one notification per HTTP request, ${HTTP_IN_FLIGHT} in flight, through the same HTTP client. Each notification is committed with its per-user seq (and the broker's confirm) before the delivery, as the PostgreSQL peer commits its INSERT before the emit.`
     : "notify's W1 figures are missing from this run: no comparison (target not met).";
   const shared = [
     "Same method on both sides (bench/lib/producers maxRun and pacedRun, latency = client receive − `data.t` on one clock) and the same load generator: one lean keep-alive HTTP/1.1 client (bench/lib/http-client), ~80–110 µs of CPU per request here; before 2026-12-05 the peers were fed through `fetch` (~550–840 µs per request) and notify through `node:http` (~160–250 µs), which held the peers' maxima down by up to 4×. Each system runs at half of its own maximum, so the faster one is measured at the higher rate.",
