@@ -181,6 +181,39 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
     d.close();
   });
 
+  it('presence-cache- channels: the members first, then the last event or pusher:cache_miss', async () => {
+    /** Subscribes as `userId`; `events` records every frame's event from then on, in arrival order. */
+    const subscribe = async (
+      channel: string,
+      userId: string,
+      events: string[] = [],
+    ): Promise<PusherRawClient> => {
+      const c = await PusherRawClient.established(port(0));
+      c.ws.on('message', (raw) => events.push((JSON.parse(String(raw)) as { event: string }).event));
+      c.send({
+        event: 'pusher:subscribe',
+        data: { channel, ...pusherSigner.authorizeChannel(c.socketId, channel, { user_id: userId }) },
+      });
+      await c.next('pusher_internal:subscription_succeeded');
+      return c;
+    };
+    const empty = await subscribe('presence-cache-empty', 'u1');
+    assert.equal((await empty.next('pusher:cache_miss')).channel, 'presence-cache-empty');
+
+    await publishPusherEvent(cluster, 'presence-cache-room', { event: 'state', data: '{"v":1}' });
+    await publishPusherEvent(cluster, 'presence-cache-room', { event: 'state', data: '{"v":2}' });
+    const events: string[] = [];
+    const late = await subscribe('presence-cache-room', 'u2', events);
+    assert.deepEqual(await late.next('state'), {
+      event: 'state',
+      channel: 'presence-cache-room',
+      data: '{"v":2}',
+    });
+    assert.deepEqual(events, ['pusher_internal:subscription_succeeded', 'state']);
+    empty.close();
+    late.close();
+  });
+
   it('client events: private channels only, subscribed only, never back to the sender, rate limited with 4301', async () => {
     const [a, b] = [await PusherRawClient.established(port(0)), await PusherRawClient.established(port(0))];
     await a.subscribe('private-chat');

@@ -132,7 +132,7 @@ export class PusherProtocol implements ProtocolAdapter {
         );
       const member = parsePresenceMember(channelData);
       if (typeof member === 'string') return p.subscriptionError(channel, 'AuthError', member, 400);
-      return void this.channels.join(s, internal, { ref: channel, member });
+      return void this.channels.join(s, internal, { last: isCacheChannel(channel), ref: channel, member });
     }
     if (kind !== 'public' && !verifyChannelAuth(app, auth, p.socketId, channel))
       return p.subscriptionError(channel, 'AuthError', 'invalid signature for this socket and channel', 401);
