@@ -65,7 +65,9 @@ export async function startCluster(
     ...options.env,
   };
   const ingestPort = await freePort();
-  const gatewayPorts = await Promise.all(Array.from({ length: options.gateways ?? 1 }, () => freePort()));
+  // Each gateway's port is taken just before it first starts (and kept for its restarts): a port
+  // chosen while ingest starts stays unbound for seconds, time for another test file to be offered it.
+  const gatewayPorts: number[] = [];
   const amqpConnections: ChannelModel[] = [];
   const cluster: TestCluster = {
     vhost,
@@ -107,6 +109,7 @@ export async function startCluster(
       return cluster.ingest;
     },
     async startGateway(index, extraEnv = {}) {
+      gatewayPorts[index] ??= await freePort();
       const gateway = spawnService(
         'gateway',
         gatewayPorts[index],
@@ -141,8 +144,14 @@ export async function startCluster(
       await Promise.all([vhost.drop(), db.drop()]);
     },
   };
-  // Ingest first: it migrates the schema and declares the topology.
-  await cluster.startIngest();
-  for (let i = 0; i < gatewayPorts.length; i++) await cluster.startGateway(i);
+  try {
+    // Ingest first: it migrates the schema and declares the topology.
+    await cluster.startIngest();
+    for (let i = 0; i < (options.gateways ?? 1); i++) await cluster.startGateway(i);
+  } catch (err) {
+    // The caller never gets the cluster to stop: what did start would keep the test process alive.
+    await cluster.stop().catch(() => undefined);
+    throw err;
+  }
   return cluster;
 }
