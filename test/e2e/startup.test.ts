@@ -48,6 +48,25 @@ describe('start-up checks', () => {
       { NODE_ENV: 'production', NOTIFY_API_KEYS: 'an-own-producer-key-of-enough-length,dev-producer-key' },
       /^invalid configuration: NOTIFY_API_KEYS is the public development value, refused when NODE_ENV=production/,
     ],
+    // The app npm start configures (its secret is printed there) is refused the same way, on both services.
+    [
+      'ingest',
+      {
+        NODE_ENV: 'production',
+        NOTIFY_API_KEYS: 'an-own-producer-key-of-enough-length',
+        NOTIFY_PUSHER_APPS: 'app-1:key-1:an-own-pusher-secret,dev-app:dev-key:dev-pusher-secret',
+      },
+      /^invalid configuration: NOTIFY_PUSHER_APPS is the public development value, refused when NODE_ENV=production/,
+    ],
+    [
+      'gateway',
+      {
+        NODE_ENV: 'production',
+        NOTIFY_JWT_SECRET: 'an-own-jwt-secret-of-at-least-32-characters',
+        NOTIFY_PUSHER_APPS: 'my-app:dev-key:dev-pusher-secret',
+      },
+      /^invalid configuration: NOTIFY_PUSHER_APPS is the public development value, refused when NODE_ENV=production/,
+    ],
     [
       'ingest',
       { NOTIFY_AMQP_URL: 'http://nope' },

@@ -1,4 +1,4 @@
-import { ConfigError } from '@notify/config';
+import { ConfigError, type EnvReader } from '@notify/config';
 
 /** One Pusher app: what a Pusher client and server SDK are configured with. */
 export interface PusherApp {
@@ -32,6 +32,20 @@ export function parsePusherApps(raw: string | undefined, variable = 'NOTIFY_PUSH
     if (apps.some((a) => a.key === key)) throw new ConfigError(variable, `key "${key}" appears twice`);
     apps.push({ id, key, secret });
   }
+  return apps;
+}
+
+/** The secret of the app `npm start` configures and prints: public, so production refuses it. */
+export const DEV_PUSHER_SECRET = 'dev-pusher-secret';
+
+/** `NOTIFY_PUSHER_APPS` as parsePusherApps reads it; with NODE_ENV=production no app has DEV_PUSHER_SECRET. */
+export function readPusherApps(env: EnvReader): PusherApp[] {
+  const apps = parsePusherApps(env.optionalString('NOTIFY_PUSHER_APPS'));
+  env.refuseDevValue(
+    'NOTIFY_PUSHER_APPS',
+    apps.map((a) => a.secret),
+    DEV_PUSHER_SECRET,
+  );
   return apps;
 }
 

@@ -1,5 +1,5 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
-import { DEFAULT_MAX_EVENT_BYTES, parsePusherApps, type PusherApp } from '@notify/pusher';
+import { DEFAULT_MAX_EVENT_BYTES, readPusherApps, type PusherApp } from '@notify/pusher';
 import { LOG_LEVELS } from '@notify/logging';
 
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-in-production';
@@ -73,7 +73,7 @@ export interface PusherConfig {
 
 function loadPusherConfig(env: EnvReader): PusherConfig {
   return {
-    apps: parsePusherApps(env.optionalString('NOTIFY_PUSHER_APPS')),
+    apps: readPusherApps(env),
     activityTimeoutSeconds: env.int('NOTIFY_PUSHER_ACTIVITY_TIMEOUT_SECONDS', 120, 1, 3_600),
     pongTimeoutSeconds: env.int('NOTIFY_PUSHER_PONG_TIMEOUT_SECONDS', 30, 1, 600),
     clientEventsPerSecond: env.int('NOTIFY_PUSHER_CLIENT_EVENTS_PER_S', 10, 1, 10_000),

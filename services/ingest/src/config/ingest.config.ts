@@ -1,6 +1,6 @@
 import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/config';
 import { MAX_RECIPIENTS } from '@notify/contracts';
-import { DEFAULT_MAX_EVENT_BYTES, parsePusherApps, PusherApps } from '@notify/pusher';
+import { DEFAULT_MAX_EVENT_BYTES, readPusherApps, PusherApps } from '@notify/pusher';
 import { LOG_LEVELS } from '@notify/logging';
 import { presenceTimings, type ChannelHistoryWindow } from '@notify/store';
 
@@ -85,7 +85,7 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     env.int('NOTIFY_MAX_RECIPIENTS', MAX_RECIPIENTS, 1, MAX_RECIPIENTS),
     env.int('NOTIFY_READ_RETENTION_DAYS', 0, 0, 3650),
     {
-      apps: new PusherApps(parsePusherApps(env.optionalString('NOTIFY_PUSHER_APPS'))),
+      apps: new PusherApps(readPusherApps(env)),
       maxEventBytes: env.int('NOTIFY_PUSHER_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES, 1, 1024 * 1024),
       webhookUrl: optionalUrl(env, 'NOTIFY_PUSHER_WEBHOOK_URL', ['http:', 'https:']),
       webhookSourcesIntervalMs: env.int('NOTIFY_PUSHER_WEBHOOK_SOURCES_INTERVAL_MS', 500, 50, 60_000),
