@@ -20,6 +20,8 @@ export class ChannelsController {
   @ApiResponse({ status: 400, description: 'Bad channel name or body; `errors` lists every failing field.' })
   @ApiResponse({ status: 401, description: 'Missing or unknown producer API key.' })
   @ApiResponse({ status: 413, description: 'Body over NOTIFY_BODY_LIMIT_BYTES.' })
+  @ApiResponse({ status: 415, description: 'Not application/json.' })
+  @ApiResponse({ status: 503, description: 'Store unavailable: retry with the same idempotencyKey.' })
   async send(
     @Param('channel', new ChannelNamePipe()) channel: string,
     @Body() dto: ChannelMessageDto,

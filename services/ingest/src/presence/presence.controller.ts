@@ -30,6 +30,7 @@ export class PresenceController {
   })
   @ApiResponse({ status: 400, description: 'Not a presence channel name; `errors` says why.' })
   @ApiResponse({ status: 401, description: 'Missing or unknown producer API key.' })
+  @ApiResponse({ status: 503, description: 'Store unavailable: retry.' })
   async channel(@Param() params: ChannelPresenceParams): Promise<ChannelPresenceDto> {
     const members = await this.presence.channelMembers(
       params.channel,
@@ -43,6 +44,7 @@ export class PresenceController {
   @ApiOkResponse({ type: UserPresenceDto, description: "The user's connections on the live gateway nodes." })
   @ApiResponse({ status: 400, description: 'Not a valid user id.' })
   @ApiResponse({ status: 401, description: 'Missing or unknown producer API key.' })
+  @ApiResponse({ status: 503, description: 'Store unavailable: retry.' })
   async user(@Param() params: UserPresenceParams): Promise<UserPresenceDto> {
     return this.presence.userPresence(params.userId, this.config.nodeTtlMs);
   }
