@@ -24,12 +24,16 @@ import {
   composeServices,
   imageStages,
 } from './docker-files';
+import { publicRoutes } from './edge-routes';
 import {
+  backendForEveryPath,
   checkFrontendBind,
   checkHaproxyConfig,
   haproxyCfg,
   haproxyTlsCfg,
   LB_TLS_CERT,
+  parseHaproxy,
+  renderTemplate,
 } from './haproxy-config';
 
 describe('docker-compose.yml', () => {
@@ -230,6 +234,31 @@ describe('docker-compose.yml', () => {
         `haproxy listens on ${bindPort}${tls ? ' with TLS' : ''}; compose should publish it as ${published}`,
       );
     }
+  });
+
+  it("every public route of the services has a way in: the gateways' through HAProxy, ingest's on its published port", () => {
+    // The routes the Kubernetes edges are checked against too (kubernetes.test.ts), read from the code.
+    const routes = publicRoutes();
+    const gateway = routes.filter((r) => r.service === 'gateway').map((r) => r.route);
+    assert.ok(gateway.includes('/v1/ws') && gateway.includes('/app/*'), gateway.join(', '));
+    // haproxy.cfg's servers are the compose gateways (the test above); the template's, the gateways of
+    // `npm start`, rendered in place of {{BACKENDS}} (haproxy.test.ts).
+    for (const [sections, file] of [
+      [haproxyCfg(), 'haproxy.cfg'],
+      [haproxyTlsCfg(), 'haproxy.cfg with TLS'],
+      [parseHaproxy(renderTemplate('1', '')), 'local.cfg.template'],
+    ] as const) {
+      const backend = backendForEveryPath(sections, file);
+      assert.equal(backend.header, 'backend gateways', `${file}: ${gateway.join(', ')} reach the gateways`);
+    }
+    const [ingest] = composeApps('ingest');
+    const env = composeEnv(composeService(ingest ?? ''), 'ingest');
+    const port = Number(env.NOTIFY_INGEST_PORT ?? CONFIG_DEFAULTS.NOTIFY_INGEST_PORT);
+    assert.ok(routes.some((r) => r.service === 'ingest'));
+    assert.ok(
+      composePorts(composeService(ingest ?? ''), 'ingest').some((p) => p.target === port),
+      `ingest's routes are reached on its published port ${port}: HAProxy fronts the gateways only`,
+    );
   });
 
   it('HAProxy terminates TLS only when LB_TLS_CERT names a certificate in the folder compose mounts', () => {

@@ -144,3 +144,24 @@ export const templateBody = lazy(() =>
 export function renderTemplate(port: string, backends: string): string {
   return templateBody().replaceAll('{{PORT}}', port).replaceAll('{{BACKENDS}}', backends);
 }
+
+/**
+ * The backend a request for any path reaches. These configs route by no path (the frontend's one
+ * default_backend), so every route of the gateways, /v1/ws and Pusher's /app/{key} alike, reaches them.
+ * A use_backend, or an http-request rule that answers or refuses by itself, would make that depend on the
+ * path: the route checks (compose.test.ts) must learn it first.
+ */
+export function backendForEveryPath(sections: HaproxySection[], file: string): HaproxySection {
+  const frontend = sections.find((s) => s.header.startsWith('frontend '));
+  assert.ok(frontend, `${file}: a frontend`);
+  for (const line of frontend.lines) {
+    assert.doesNotMatch(
+      line,
+      /^(use_backend|http-request (deny|return|redirect|tarpit|silent-drop|reject)|redirect|block) /,
+      `${file}: "${line}" routes by path, which the route checks do not read`,
+    );
+  }
+  const name = directive(frontend, 'default_backend')?.split(' ')[1];
+  assert.ok(name, `${file}: the frontend should name a default_backend`);
+  return haproxySection(sections, `backend ${name}`);
+}

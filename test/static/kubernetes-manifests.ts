@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_DEFAULTS } from '../support/config-variables';
+import type { EdgeRule } from './edge-routes';
 import {
   K8S_DIR,
   ROOT,
@@ -151,4 +152,69 @@ export function servicesSelecting(deployment: K8sObject): K8sObject[] {
   return ofKind('Service').filter((s) =>
     selects(stringMap(obj(s.raw.spec, `${s.name} spec`).selector, `${s.name} selector`), labels),
   );
+}
+
+/** The rules of every Ingress, each path with the Service and port it sends to. */
+export function ingressRules(): EdgeRule[] {
+  return ofKind('Ingress').flatMap((ingress) => {
+    const where = `Ingress/${ingress.name}`;
+    return list(obj(ingress.raw.spec, `${where} spec`).rules, `${where} rules`).flatMap((rule) =>
+      list(obj(obj(rule, `${where} rule`).http, `${where} http`).paths, `${where} paths`).map((p) => {
+        const path = obj(p, `${where} path`);
+        const type = str(path.pathType, `${where} pathType`);
+        assert.ok(
+          type === 'Exact' || type === 'Prefix',
+          `${where}: pathType ${type} has no portable meaning`,
+        );
+        const service = obj(obj(path.backend, `${where} backend`).service, `${where} backend.service`);
+        return {
+          where,
+          type,
+          path: str(path.path, `${where} path`),
+          service: str(service.name, `${where} service name`),
+          port: num(obj(service.port, `${where} port`).number, `${where} port.number`),
+        };
+      }),
+    );
+  });
+}
+
+export const GATEWAY_API_DIR = `${K8S_DIR}/gateway-api`;
+
+/** The objects of gateway-api/ (the Gateway and its HTTPRoutes). */
+export const gatewayApiObjects = lazy((): Obj[] =>
+  readdirSync(join(ROOT, GATEWAY_API_DIR))
+    .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml')
+    .sort()
+    .flatMap((f) => loadYaml(`${GATEWAY_API_DIR}/${f}`).map((d, i) => obj(d, `${f} document ${i + 1}`))),
+);
+
+/** The rules of the HTTPRoutes that send to a backend (the redirect has none), with each rule's own fields. */
+export function httpRouteRules(): (EdgeRule & { rule: Obj })[] {
+  return gatewayApiObjects()
+    .filter((o) => o.kind === 'HTTPRoute')
+    .flatMap((route) => {
+      const where = `HTTPRoute/${str(obj(route.metadata, 'metadata').name, 'HTTPRoute name')}`;
+      return list(obj(route.spec, `${where} spec`).rules, `${where} rules`)
+        .map((r) => obj(r, `${where} rule`))
+        .filter((rule) => rule.backendRefs !== undefined)
+        .flatMap((rule) => {
+          const backends = list(rule.backendRefs, `${where} backendRefs`).map((b) => obj(b, 'backendRef'));
+          assert.equal(backends.length, 1, `${where}: one backend per rule`);
+          const backend = backends[0] as Obj;
+          return list(rule.matches, `${where} matches`).map((m) => {
+            const path = obj(obj(m, `${where} match`).path, `${where} match.path`);
+            const type = str(path.type, `${where} path.type`);
+            assert.ok(type === 'Exact' || type === 'PathPrefix', `${where}: path type ${type}`);
+            return {
+              where,
+              rule,
+              type: type === 'Exact' ? ('Exact' as const) : ('Prefix' as const),
+              path: str(path.value, `${where} path.value`),
+              service: str(backend.name, `${where} backendRef name`),
+              port: num(backend.port, `${where} backendRef port`),
+            };
+          });
+        });
+    });
 }

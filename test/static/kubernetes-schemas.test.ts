@@ -127,18 +127,29 @@ describe('Kubernetes manifests against the JSON schemas', () => {
     const replicas = (objects: Obj[], name: string): unknown =>
       obj(find(objects, `Deployment/${name}`)?.spec, name).replicas;
     const data = (objects: Obj[]): Obj => obj(find(objects, 'ConfigMap/notify-config')?.data, 'data');
+    const ingresses = (objects: Obj[]): string[] => objects.filter((o) => o.kind === 'Ingress').map(nameOf);
 
     assert.equal(replicas(overlays.dev, 'ingest'), 1);
     assert.equal(replicas(overlays.dev, 'gateway'), 1);
     assert.equal(data(overlays.dev).NOTIFY_LOG_LEVEL, 'debug');
     const devPdb = obj(find(overlays.dev, 'PodDisruptionBudget/ingest')?.spec, 'pdb');
     assert.equal(devPdb.minAvailable, undefined, 'one ingest must not block node drains');
-    assert.ok(find(overlays.dev, 'Ingress/notify'));
+    assert.deepEqual(
+      ingresses(overlays.dev),
+      documentsIn(K8S_DIR)
+        .filter((d) => d.o.kind === 'Ingress')
+        .map((d) => nameOf(d.o)),
+      'dev has every Ingress of the base',
+    );
     assert.equal(find(overlays.dev, 'HTTPRoute/notify'), undefined);
 
     assert.equal(replicas(overlays.prod, 'ingest'), 3);
     assert.equal(data(overlays.prod).NOTIFY_LOG_LEVEL, 'info');
-    assert.equal(find(overlays.prod, 'Ingress/notify'), undefined, 'prod has no Ingress');
+    assert.deepEqual(
+      ingresses(overlays.prod),
+      [],
+      'prod has no Ingress (no-ingress.yaml deletes each of ingress.yaml)',
+    );
     assert.ok(find(overlays.prod, 'HTTPRoute/notify') && find(overlays.prod, 'Gateway/notify'));
     const spread = obj(
       obj(obj(find(overlays.prod, 'Deployment/gateway')?.spec, 'spec').template, 't').spec,
@@ -180,16 +191,20 @@ describe('Kubernetes manifests against the JSON schemas', () => {
     assert.equal(spec.restartPolicy, 'Never');
   });
 
-  it('the HTTPRoute sends each path of the Ingress to the same Service and port', () => {
-    const ingress = documentsIn(K8S_DIR).find((d) => d.o.kind === 'Ingress')?.o as Obj;
+  it('the HTTPRoute sends each path of the Ingresses to the same Service and port', () => {
+    const ingresses = documentsIn(K8S_DIR)
+      .filter((d) => d.o.kind === 'Ingress')
+      .map((d) => d.o);
     const route = documentsIn(`${K8S_DIR}/gateway-api`).find((d) => nameOf(d.o) === 'HTTPRoute/notify')
       ?.o as Obj;
-    const fromIngress = (obj(ingress.spec, 'spec').rules as Obj[]).flatMap((r) =>
-      (obj(r.http, 'http').paths as Obj[]).map((p) => {
-        const service = obj(obj(p.backend, 'backend').service, 'service');
-        return `${String(p.path)} ${String(p.pathType)} → ${String(service.name)}:${String(obj(service.port, 'port').number)}`;
-      }),
-    );
+    const fromIngress = ingresses
+      .flatMap((ingress) => obj(ingress.spec, 'spec').rules as Obj[])
+      .flatMap((r) =>
+        (obj(r.http, 'http').paths as Obj[]).map((p) => {
+          const service = obj(obj(p.backend, 'backend').service, 'service');
+          return `${String(p.path)} ${String(p.pathType)} → ${String(service.name)}:${String(obj(service.port, 'port').number)}`;
+        }),
+      );
     const fromRoute = (obj(route.spec, 'spec').rules as Obj[]).flatMap((r) => {
       const [backend] = r.backendRefs as Obj[];
       return (r.matches as Obj[]).map((m) => {

@@ -2,6 +2,17 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isKnownConfigVariable } from '../support/config-variables';
 import {
+  assertUnambiguous,
+  INTERNAL_PATHS,
+  publicRoutes,
+  queryMayCarryCredential,
+  ruleFor,
+  serviceRoutes,
+  signedQueryPrefixes,
+  type EdgeRule,
+  type ServiceRoute,
+} from './edge-routes';
+import {
   K8S_DIR,
   exists,
   list,
@@ -24,6 +35,8 @@ import {
   containersOf,
   deploymentRunning,
   effectiveValue,
+  httpRouteRules,
+  ingressRules,
   k8sFiles,
   kustomization,
   ofKind,
@@ -35,6 +48,34 @@ import {
   servicesSelecting,
   type K8sObject,
 } from './kubernetes-manifests';
+
+function ingressAnnotations(ingress: K8sObject): Record<string, string> {
+  return stringMap(obj(ingress.raw.metadata, `${ingress.name} metadata`).annotations, 'annotations');
+}
+
+/** That `rule` sends the route's sample path to a Service of the route's service, on a port that reaches the port it listens on. */
+function assertReaches(rule: EdgeRule | undefined, r: ServiceRoute, edge: string): void {
+  assert.ok(rule, `${edge}: nothing routes ${r.sample} (the ${r.service}'s ${r.route})`);
+  const via = `${edge}: ${r.sample} (the ${r.service}'s ${r.route}) takes ${rule.where} ${rule.type} ${rule.path}`;
+  const deployment = deploymentRunning(r.service);
+  assert.ok(
+    servicesSelecting(deployment).some((s) => s.name === rule.service),
+    `${via}, to Service ${rule.service}, which does not select the ${r.service}`,
+  );
+  const servicePort = list(obj(oneOf('Service', rule.service).raw.spec, 'spec').ports, 'ports')
+    .map((p) => obj(p, 'port'))
+    .find((p) => p.port === rule.port);
+  assert.ok(servicePort, `${via}, to port ${rule.port}, which Service ${rule.service} does not have`);
+  const container = containersOf(deployment).find(
+    (c) => serviceOf(containerCommand(c, deployment.name)) === r.service,
+  ) as Obj;
+  const listens = Number(effectiveValue(container, portVariable(r.service)));
+  assert.equal(
+    resolvePort(containerPorts(container, deployment.name), servicePort.targetPort ?? servicePort.port),
+    listens,
+    `${via}, to Service ${rule.service}:${rule.port}, which does not reach the port the ${r.service} listens on`,
+  );
+}
 
 describe('Kubernetes', () => {
   it('the kustomization lists every manifest but the example Secret, and the image the Deployments use', () => {
@@ -290,59 +331,139 @@ describe('Kubernetes', () => {
     assert.equal(byService.get('ingest')?.minAvailable, 1);
   });
 
-  it('the Ingress terminates TLS and sends /v1/ws to the gateways and the HTTP API to ingest, with WebSocket timeouts', () => {
+  it('each Ingress is for ingress-nginx, terminates TLS for its host and redirects plain HTTP, without snippets', () => {
     const ingresses = ofKind('Ingress');
-    assert.equal(ingresses.length, 1);
-    const ingress = ingresses[0] as K8sObject;
-    assert.equal(ingress.raw.apiVersion, 'networking.k8s.io/v1');
-    const spec = obj(ingress.raw.spec, 'ingress spec');
-    assert.equal(spec.ingressClassName, 'nginx');
-    const annotations = stringMap(obj(ingress.raw.metadata, 'metadata').annotations, 'annotations');
-    for (const key of ['proxy-read-timeout', 'proxy-send-timeout']) {
-      const value = Number(annotations[`nginx.ingress.kubernetes.io/${key}`]);
-      assert.ok(value >= 3600, `${key} should be at least 3600 s, or idle WebSockets are cut after 60 s`);
-    }
-    const routes = new Map<string, string>();
-    for (const rule of list(spec.rules, 'rules')) {
-      for (const p of list(obj(obj(rule, 'rule').http, 'http').paths, 'paths')) {
-        const path = obj(p, 'path');
-        const backend = obj(obj(path.backend, 'backend').service, 'backend.service');
-        const service = oneOf('Service', str(backend.name, 'backend service name'));
-        const port = obj(backend.port, 'backend port');
-        const ports = list(obj(service.raw.spec, 'spec').ports, 'ports').map((x) => obj(x, 'port'));
-        assert.ok(
-          ports.some((sp) => (port.number !== undefined ? sp.port === port.number : sp.name === port.name)),
-          `Ingress ${String(path.path)}: Service ${service.name} has no port ${String(port.number ?? port.name)}`,
-        );
-        routes.set(str(path.path, 'path'), service.name);
+    assert.ok(ingresses.length > 0, 'an Ingress');
+    // One host: the route checks below take the rules of every Ingress as one server's, as
+    // ingress-nginx merges them.
+    const hosts = new Set(
+      ingresses.flatMap((i) => list(obj(i.raw.spec, 'spec').rules, 'rules').map((r) => obj(r, 'rule').host)),
+    );
+    assert.equal(hosts.size, 1, `the Ingresses should serve one host, not ${[...hosts].join(', ')}`);
+    for (const ingress of ingresses) {
+      const where = `Ingress/${ingress.name}`;
+      assert.equal(ingress.raw.apiVersion, 'networking.k8s.io/v1');
+      const spec = obj(ingress.raw.spec, `${where} spec`);
+      assert.equal(spec.ingressClassName, 'nginx', where);
+      const annotations = ingressAnnotations(ingress);
+      assert.equal(
+        annotations['nginx.ingress.kubernetes.io/ssl-redirect'],
+        'true',
+        `${where}: plain HTTP is redirected`,
+      );
+      for (const key of Object.keys(annotations)) {
+        // Recent ingress-nginx refuses snippet annotations unless the cluster's operator allows them.
+        assert.doesNotMatch(key, /snippet/, `${where}: ${key} needs allow-snippet-annotations`);
       }
-    }
-    assert.equal(annotations['nginx.ingress.kubernetes.io/ssl-redirect'], 'true', 'plain HTTP is redirected');
-    const tlsHosts = new Set<string>();
-    for (const entry of list(spec.tls, 'Ingress tls (TLS termination)')) {
-      const tls = obj(entry, 'tls');
-      assert.match(str(tls.secretName, 'tls secretName'), /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-      stringList(tls.hosts, 'tls hosts').forEach((h) => tlsHosts.add(h));
-    }
-    for (const rule of list(spec.rules, 'rules')) {
-      // A rule without a host, or with one no certificate covers, would be served with the controller's
-      // default (fake) certificate.
-      const host = str(obj(rule, 'rule').host, 'rule host');
-      assert.ok(tlsHosts.has(host), `Ingress rule ${host} has no certificate in spec.tls`);
+      const tlsHosts = new Set<string>();
+      for (const entry of list(spec.tls, `${where} tls (TLS termination)`)) {
+        const tls = obj(entry, 'tls');
+        assert.match(str(tls.secretName, 'tls secretName'), /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+        stringList(tls.hosts, 'tls hosts').forEach((h) => tlsHosts.add(h));
+      }
+      for (const rule of list(spec.rules, `${where} rules`)) {
+        // A rule without a host, or with one no certificate covers, would be served with the controller's
+        // default (fake) certificate.
+        const host = str(obj(rule, 'rule').host, 'rule host');
+        assert.ok(tlsHosts.has(host), `${where}: rule ${host} has no certificate in spec.tls`);
+      }
     }
     assert.ok(
       !ofKind('Secret').some((secret) => (secret.raw.type ?? '') === 'kubernetes.io/tls'),
       'the TLS Secret is created from the real certificate, never kept in the manifests',
     );
     assert.match(read(`${K8S_DIR}/README.md`), /kubectl -n notify create secret tls notify-tls/);
-    const serviceFor = (kind: 'ingest' | 'gateway'): string => {
-      const services = servicesSelecting(deploymentRunning(kind));
-      assert.equal(services.length, 1, `one Service should select the ${kind} pods`);
-      return (services[0] as K8sObject).name;
-    };
-    assert.equal(routes.get('/v1/ws'), serviceFor('gateway'));
-    for (const path of ['/v1/notifications', '/v1/channels', '/docs']) {
-      assert.equal(routes.get(path), serviceFor('ingest'), `${path} should go to ingest`);
+  });
+
+  it('the routes the services declare are found in their code', () => {
+    // The scan of the code behind the edge checks below: it must find what is known to be there.
+    const routes = serviceRoutes().map((r) => `${r.service} ${r.route}`);
+    for (const known of [
+      'gateway /v1/ws',
+      'gateway /app/*',
+      'gateway /readyz',
+      'ingest /v1/notifications',
+      'ingest /v1/notifications/:id',
+      'ingest /v1/users/:userId/preferences',
+      'ingest /v1/channels/:channel/messages',
+      'ingest /apps/:appId/events',
+      'ingest /docs-json',
+      'ingest /metrics',
+    ]) {
+      assert.ok(routes.includes(known), `${known} among ${routes.join(', ')}`);
+    }
+    assert.deepEqual(signedQueryPrefixes(), ['/apps/'], 'the Pusher HTTP API is signed in its query');
+  });
+
+  it('the Ingresses send every public route of the services to its Service and port, and no probe or metrics path', () => {
+    const rules = ingressRules();
+    assertUnambiguous(rules, 'the Ingresses');
+    for (const r of publicRoutes()) assertReaches(ruleFor(rules, r.sample), r, 'the Ingresses');
+    for (const path of INTERNAL_PATHS) {
+      const rule = ruleFor(rules, path);
+      assert.equal(rule, undefined, `${path} is published by ${rule?.where} ${rule?.path}`);
+    }
+  });
+
+  it('the Ingresses write no access line for a URL whose query may carry a credential, and log the rest', () => {
+    const rules = ingressRules();
+    for (const r of publicRoutes()) {
+      const rule = ruleFor(rules, r.sample);
+      assert.ok(rule, `nothing routes ${r.sample} (the ${r.service}'s ${r.route})`);
+      const ingress = oneOf('Ingress', rule.where.replace(/^Ingress\//, ''));
+      // ingress-nginx's default line holds $request, the request line with its query string.
+      const logged = ingressAnnotations(ingress)['nginx.ingress.kubernetes.io/enable-access-log'] !== 'false';
+      assert.equal(
+        logged,
+        !queryMayCarryCredential(r),
+        `${r.service} ${r.route} through ${rule.where}: access log ${logged ? 'on' : 'off'}`,
+      );
+    }
+  });
+
+  it('every Ingress that carries WebSockets keeps idle ones for an hour', () => {
+    const rules = ingressRules();
+    const websocketIngresses = new Set<string>();
+    for (const r of publicRoutes().filter((x) => x.websocket)) {
+      const rule = ruleFor(rules, r.sample);
+      assert.ok(rule, `nothing routes ${r.sample} (the ${r.service}'s ${r.route})`);
+      websocketIngresses.add(rule.where);
+    }
+    assert.ok(websocketIngresses.size > 0);
+    for (const where of websocketIngresses) {
+      const annotations = ingressAnnotations(oneOf('Ingress', where.replace(/^Ingress\//, '')));
+      for (const key of ['proxy-read-timeout', 'proxy-send-timeout']) {
+        const value = Number(annotations[`nginx.ingress.kubernetes.io/${key}`]);
+        assert.ok(
+          value >= 3600,
+          `${where}: ${key} should be at least 3600 s, or idle WebSockets are cut after 60 s`,
+        );
+      }
+    }
+  });
+
+  it('the Gateway API HTTPRoute sends every public route of the services to its Service and port, WebSockets without a request timeout', () => {
+    const rules = httpRouteRules();
+    assertUnambiguous(rules, 'the HTTPRoutes');
+    for (const r of publicRoutes()) {
+      const rule = ruleFor(rules, r.sample);
+      assertReaches(rule, r, 'the HTTPRoutes');
+      if (r.websocket) {
+        const timeouts = obj((rule as (typeof rules)[number]).rule.timeouts, `${r.route}: rule timeouts`);
+        assert.equal(timeouts.request, '0s', `${r.route}: a WebSocket lives for hours`);
+      }
+    }
+    for (const path of INTERNAL_PATHS) {
+      const rule = ruleFor(rules, path);
+      assert.equal(rule, undefined, `${path} is published by ${rule?.where} ${rule?.path}`);
+    }
+    // HTTPRoute has no access-log setting: the README says what to configure on the Gateway instead.
+    const readme = read(`${K8S_DIR}/README.md`);
+    const section = /^## Access logs\n[\s\S]*?(?=^## |(?![\s\S]))/m.exec(readme)?.[0];
+    assert.ok(section, 'README.md: an "Access logs" section');
+    for (const r of publicRoutes().filter(queryMayCarryCredential)) {
+      const path = ruleFor(rules, r.sample)?.path ?? '';
+      assert.ok(section.includes(`\`${path}`), `README.md, "Access logs" should name ${path} (${r.route})`);
     }
   });
 
