@@ -205,6 +205,16 @@ describe('notify (the admin CLI) against the real services', () => {
   it('retention runs once; migrate applies the schema to a new database and then finds it up to date', async () => {
     const retention = await json('retention');
     assert.equal(retention.ran, true);
+    // Ingest's receipt age applies here too: a 2-day-old receipt outlives the default 30 days, not 1.
+    await cluster.db.query(
+      `INSERT INTO delivery_receipts (user_id, device_id, last_seq, recorded_at)
+       VALUES ('cli-receipts', 'old-phone', 1, now() - interval '2 days')`,
+    );
+    assert.equal((await json('retention')).receipts, 0);
+    const shorter = await notify(['retention', '--json'], { ...env, NOTIFY_RECEIPT_RETENTION_DAYS: '1' });
+    assert.equal(shorter.code, 0, shorter.stderr);
+    assert.equal((JSON.parse(shorter.stdout) as { receipts: number }).receipts, 1);
+    assert.match((await run('retention')).stdout, /, 0 delivery receipts\n$/);
     const db = await createTestDatabase();
     try {
       const dbEnv = { ...env, NOTIFY_DATABASE_URL: db.url };

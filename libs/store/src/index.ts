@@ -9,6 +9,7 @@ export * from './store-unavailable';
 export * from './ping';
 export * from './inbox.repository';
 export * from './retention';
+export * from './retention-policy';
 export * from './channels.repository';
 export * from './batcher';
 export * from './user-connections.repository';

@@ -1,5 +1,5 @@
 import { redact } from '@notify/config';
-import { ensureDatabaseExists, migrateToLatest, runRetention } from '@notify/store';
+import { ensureDatabaseExists, migrateToLatest, readRetentionPolicy, runRetention } from '@notify/store';
 import type { Args } from '../kit/args';
 import type { Command, CommandOutput } from '../kit/command';
 import { databaseUrl, env, withDatabase } from '../kit/connections';
@@ -43,22 +43,16 @@ export const retentionCommand: Command = {
   name: 'retention',
   operands: '',
   summary:
-    'Run the retention job once: expired and old read notifications, idempotency keys, channel history.',
+    'Run the retention job once: expired and old read notifications, idempotency keys, channel history, delivery receipts.',
   details:
-    'Uses the variables ingest uses (NOTIFY_READ_RETENTION_DAYS, NOTIFY_CHANNEL_HISTORY_SIZE, NOTIFY_CHANNEL_HISTORY_SECONDS). When another process holds the retention lock it does nothing and says so (exit 0).',
+    'Uses the variables ingest uses (NOTIFY_READ_RETENTION_DAYS, NOTIFY_RECEIPT_RETENTION_DAYS, NOTIFY_CHANNEL_HISTORY_SIZE, NOTIFY_CHANNEL_HISTORY_SECONDS). When another process holds the retention lock it does nothing and says so (exit 0).',
   positionals: 0,
   options: [],
   async run(): Promise<CommandOutput> {
-    const policy = {
-      channelWindow: {
-        maxMessages: env.int('NOTIFY_CHANNEL_HISTORY_SIZE', 1000, 1, 10_000_000),
-        maxAgeSeconds: env.int('NOTIFY_CHANNEL_HISTORY_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
-      },
-      readNotificationDays: env.int('NOTIFY_READ_RETENTION_DAYS', 0, 0, 3650),
-    };
+    const policy = readRetentionPolicy(env);
     const result = await withDatabase((db) => runRetention(db, policy));
     const text = result.ran
-      ? `deleted: ${result.expiredNotifications} expired notifications, ${result.readNotifications} read notifications, ${result.idempotencyKeys} idempotency keys, ${result.channelMessages} channel messages`
+      ? `deleted: ${result.expiredNotifications} expired notifications, ${result.readNotifications} read notifications, ${result.idempotencyKeys} idempotency keys, ${result.channelMessages} channel messages, ${result.receipts} delivery receipts`
       : 'skipped: another process holds the retention lock';
     return { json: result, text };
   },

@@ -2,7 +2,7 @@ import { ConfigError, EnvReader, loadTlsFiles, type TlsFiles } from '@notify/con
 import { MAX_RECIPIENTS } from '@notify/contracts';
 import { DEFAULT_MAX_EVENT_BYTES, readPusherApps, PusherApps } from '@notify/pusher';
 import { LOG_LEVELS } from '@notify/logging';
-import { presenceTimings, type ChannelHistoryWindow } from '@notify/store';
+import { presenceTimings, readRetentionPolicy, type RetentionPolicy } from '@notify/store';
 
 export const DEV_API_KEY = 'dev-producer-key';
 /** Keeps placeholders (REPLACE_ME) and guessable keys out of production. */
@@ -33,17 +33,14 @@ export class IngestConfig {
     readonly publishTimeoutMs: number,
     /** 0 disables the job (another instance or an external job does it). */
     readonly retentionIntervalMs: number,
-    readonly channelHistory: ChannelHistoryWindow,
+    /** What the retention job deletes (the same variables `notify retention` reads). */
+    readonly retention: Required<RetentionPolicy>,
     /** `userIds` per notification; the contract's MAX_RECIPIENTS is the most it may be. */
     readonly maxRecipients: number,
-    /** Read notifications are deleted this many days after they were read; 0 keeps them. */
-    readonly readRetentionDays: number,
     /** The Pusher HTTP API under /apps/ (no apps: every /apps/ path is a 404). */
     readonly pusher: PusherApiConfig,
     /** A gateway whose heartbeat is older is dead: the gateways' NOTIFY_NODE_TTL_MS, same default. */
     readonly nodeTtlMs: number,
-    /** Delivery receipts are deleted this many days after they were recorded. */
-    readonly receiptRetentionDays: number,
     /** Presence rows of a gateway registration older than this are not counted (NOTIFY_PRESENCE_TTL_S, as the gateways time it). */
     readonly presenceStaleMs: number,
     /** Most members a channel's presence answer lists (NOTIFY_PRESENCE_MAX_MEMBERS, the gateways' limit). */
@@ -78,12 +75,8 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
     env.bool('NOTIFY_MIGRATE_ON_START', true),
     env.int('NOTIFY_PUBLISH_TIMEOUT_MS', 5_000, 100, 120_000),
     env.int('NOTIFY_RETENTION_INTERVAL_MS', 60_000, 0, 24 * 3600 * 1000),
-    {
-      maxMessages: env.int('NOTIFY_CHANNEL_HISTORY_SIZE', 1000, 1, 10_000_000),
-      maxAgeSeconds: env.int('NOTIFY_CHANNEL_HISTORY_SECONDS', 24 * 3600, 1, 365 * 24 * 3600),
-    },
+    readRetentionPolicy(env),
     env.int('NOTIFY_MAX_RECIPIENTS', MAX_RECIPIENTS, 1, MAX_RECIPIENTS),
-    env.int('NOTIFY_READ_RETENTION_DAYS', 0, 0, 3650),
     {
       apps: new PusherApps(readPusherApps(env)),
       maxEventBytes: env.int('NOTIFY_PUSHER_MAX_EVENT_BYTES', DEFAULT_MAX_EVENT_BYTES, 1, 1024 * 1024),
@@ -91,7 +84,6 @@ export function loadIngestConfig(env: EnvReader = new EnvReader()): IngestConfig
       webhookSourcesIntervalMs: env.int('NOTIFY_PUSHER_WEBHOOK_SOURCES_INTERVAL_MS', 500, 50, 60_000),
     },
     env.int('NOTIFY_NODE_TTL_MS', 15_000, 1_000, 600_000),
-    env.int('NOTIFY_RECEIPT_RETENTION_DAYS', 30, 1, 3650),
     presenceTimings(env.int('NOTIFY_PRESENCE_TTL_S', 15, 1, 600) * 1000).staleMs,
     env.int('NOTIFY_PRESENCE_MAX_MEMBERS', 10_000, 1, 1_000_000),
     loadTlsFiles(env),

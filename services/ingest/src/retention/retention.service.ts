@@ -26,11 +26,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   runOnce(): Promise<void> {
-    this.running ??= runRetention(this.db, {
-      channelWindow: this.config.channelHistory,
-      readNotificationDays: this.config.readRetentionDays,
-      receiptDays: this.config.receiptRetentionDays,
-    })
+    this.running ??= runRetention(this.db, this.config.retention)
       .then((result) => {
         const { expiredNotifications, readNotifications, idempotencyKeys, channelMessages, receipts } =
           result;
