@@ -138,4 +138,34 @@ describe('the retention job: read notifications, receipts, channel history (real
     assert.equal(again.channelMessages, 0);
     assert.equal((await channels.state('h.aged')).trimmedOffset, 7);
   });
+  it('trims in statements of a few rows each and ends with the same history as one pass', async () => {
+    const channels = new ChannelsRepository(db);
+    const sizes: Record<string, number> = { 'b.fresh': 20, 'b.old': 20, 'b.short': 8 };
+    for (const [channel, n] of Object.entries(sizes)) {
+      await channels.appendMany(Array.from({ length: n }, (_, i) => ({ channel, data: { n: i + 1 } })));
+    }
+    await testDb.query(
+      `UPDATE channel_messages SET created_at = now() - interval '2 hours' + "offset" * interval '1 minute'
+       WHERE channel = 'b.old' AND "offset" <= 17`,
+    );
+    // The previous test's channels keep at most 5 messages, none past the hour: this window spares them.
+    const window = { maxMessages: 6, maxAgeSeconds: 3600 };
+    const deleted = await channels.trim(window, 4);
+    assert.equal(deleted, 14 + 17 + 2);
+    for (const [channel, want] of Object.entries({
+      'b.fresh': { first: 15, trimmedOffset: 14 },
+      'b.old': { first: 18, trimmedOffset: 17 },
+      'b.short': { first: 3, trimmedOffset: 2 },
+    })) {
+      const kept = (await channels.listAfter(channel, 0, 100)).map((m) => m.offset);
+      const length = sizes[channel] - want.first + 1;
+      assert.deepEqual(
+        kept,
+        Array.from({ length }, (_, i) => want.first + i),
+        channel,
+      );
+      assert.equal((await channels.state(channel)).trimmedOffset, want.trimmedOffset, channel);
+    }
+    assert.equal(await channels.trim(window, 4), 0);
+  });
 });
