@@ -99,6 +99,9 @@ export class ChannelSubscriptions {
         if (info.recovered) from = Math.min(since, node.stream.position);
       }
       s.protocol.subscribed(s, info, ref);
+      // Writing `subscribed` can close the socket then and there (its send buffer over the limit): the
+      // close already released this subscription, and nothing may join on the dead socket's behalf.
+      if (s.closed || s.subscriptions?.get(name) !== subscription) return;
       if (member) s.protocol.joinPresence(s, name, member.userId);
       if (from !== null && !(await this.replay(s, node, from, subscription))) return;
       // Synchronously after the last check that the replay reached node.stream.position: no publish can
