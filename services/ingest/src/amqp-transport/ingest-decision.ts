@@ -18,7 +18,10 @@ export type ConsumerStep =
   | { do: 'dead-letter'; reason: string; unexpected?: unknown }
   /** The store is unavailable: hold the message, and try to store it again after `afterMs`. */
   | { do: 'retry'; afterMs: number; error: StoreUnavailableError }
-  /** Shutting down: leave it unacknowledged; it returns to the queue when the channel closes. */
+  /**
+   * Shutting down, or the message's channel closed: leave it unacknowledged; it returns to the queue
+   * when the channel closes (or already did) and is redelivered.
+   */
   | { do: 'leave' };
 
 /**
@@ -26,16 +29,17 @@ export type ConsumerStep =
  * dead-lettered at once; a committed one is acked, even while draining; while the store is
  * unavailable it is held and retried with backoff (not nacked back into the queue in a tight loop);
  * any other error is a bug or a property of the message, and retrying it would loop, so it is
- * dead-lettered with the error. While draining nothing new is started: the broker redelivers.
+ * dead-lettered with the error. While `stopping` (ingest drains, or the channel the message came on
+ * closed) nothing new is started: the broker redelivers.
  */
 export function nextStep(
   parsed: ParsedIngestMessage,
   outcome: StoreOutcome,
   attempt: number,
-  draining: boolean,
+  stopping: boolean,
 ): ConsumerStep {
   if (outcome?.stored) return { do: 'ack' };
-  if (draining) return { do: 'leave' };
+  if (stopping) return { do: 'leave' };
   if (parsed.kind === 'invalid') return { do: 'dead-letter', reason: parsed.reason };
   if (outcome === null) return { do: 'leave' };
   const { error } = outcome;

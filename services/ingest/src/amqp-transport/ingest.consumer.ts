@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { Controller, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, RmqContext } from '@nestjs/microservices';
 import type { Channel, ConsumeMessage } from 'amqplib';
@@ -6,6 +7,7 @@ import { IngestConfig } from '../config/ingest.config';
 import { PublishChannelMessageUseCase } from '../channels/publish-channel-message.use-case';
 import { AcceptNotificationsUseCase } from '../notifications/accept-notifications.use-case';
 import { IngestMetrics } from '../metrics/ingest-metrics';
+import { closedSignal } from './channel-closed';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { backoff, nextStep, type StoreOutcome } from './ingest-decision';
 import { parseIngestMessage, type ParsedIngestMessage } from './ingest-message';
@@ -14,7 +16,9 @@ import { INGEST_PATTERN } from './plain-json.deserializer';
 /**
  * AMQP transport for notify.ingest, with manual acks: a message is acked only after its commit (or
  * after it was dead-lettered with a reason). Transient failures are retried here, holding the
- * message, rather than nacked back into the queue in a tight loop.
+ * message, rather than nacked back into the queue in a tight loop, until it is stored, ingest drains,
+ * or the channel it came on closes: the broker then redelivers it to the reconnected consumer, and a
+ * copy still held here would be stored a second time (without a message-id) and could not be acked.
  */
 @Controller()
 export class IngestConsumer implements BeforeApplicationShutdown {
@@ -64,15 +68,20 @@ export class IngestConsumer implements BeforeApplicationShutdown {
       this.config.maxRecipients,
     );
     const key = (message.properties.messageId as string | undefined) || undefined;
+    const closed = closedSignal(channel);
+    // Nothing new is started once ingest drains or the message's channel closed: the broker redelivers.
+    const stopping = (): boolean => this.draining || closed.aborted;
     for (let attempt = 0; ; attempt++) {
       const outcome =
-        parsed.kind === 'invalid' || this.draining ? null : await this.store(parsed, key, correlationId);
-      const step = nextStep(parsed, outcome, attempt, this.draining);
+        parsed.kind === 'invalid' || stopping() ? null : await this.store(parsed, key, correlationId);
+      const step = nextStep(parsed, outcome, attempt, stopping());
       switch (step.do) {
         case 'ack':
           this.log.debug('message stored', { routingKey: message.fields.routingKey, correlationId });
           return this.ack(channel, message);
         case 'leave':
+          if (closed.aborted)
+            this.log.debug('channel closed; the message is left to its redelivery', { correlationId });
           return;
         case 'dead-letter':
           if (step.unexpected !== undefined)
@@ -84,7 +93,7 @@ export class IngestConsumer implements BeforeApplicationShutdown {
         case 'retry':
           this.metrics.storeRetries.inc();
           this.log.warn('store unavailable; retrying', { attempt, correlationId, error: step.error });
-          await sleep(step.afterMs);
+          await sleep(step.afterMs, closed);
       }
     }
   }
@@ -134,7 +143,9 @@ export class IngestConsumer implements BeforeApplicationShutdown {
     reason: string,
     correlationId: string,
   ): Promise<void> {
-    for (let attempt = 0; !this.draining; attempt++) {
+    const closed = closedSignal(channel);
+    // Once the channel closed the broker redelivers the message, and that copy is refused anew.
+    for (let attempt = 0; !this.draining && !closed.aborted; attempt++) {
       try {
         await this.deadLetters.publish(message, reason);
         this.ack(channel, message);
@@ -147,10 +158,12 @@ export class IngestConsumer implements BeforeApplicationShutdown {
         return;
       } catch (err) {
         this.log.warn('dead-letter publish failed; retrying', { attempt, error: err });
-        await sleep(backoff(attempt));
+        await sleep(backoff(attempt), closed);
       }
     }
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if `signal` aborts first. */
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  delay(ms, undefined, { signal }).catch(() => undefined);
