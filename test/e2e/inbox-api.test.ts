@@ -159,17 +159,24 @@ describe('inbox API for backends (real services, two gateways)', () => {
   });
 
   it('refuses bad input with 400 naming the field', async () => {
+    // An unread notification, so that a read reaches its UPDATE (a user without any stops before).
+    await send(cluster, 'u', 'bad.input');
     const cases: [string, string, unknown, string][] = [
       ['GET', '/v1/users/bad%20user/notifications', undefined, 'userId'],
       ['GET', '/v1/users/u/notifications?limit=101', undefined, 'limit'],
       ['GET', '/v1/users/u/notifications?limit=abc', undefined, 'limit'],
       ['GET', '/v1/users/u/notifications?before=0', undefined, 'before'],
+      // Beyond a JavaScript safe integer (and PostgreSQL's bigint): a seq no user can have.
+      ['GET', '/v1/users/u/notifications?before=99999999999999999999', undefined, 'before'],
+      ['GET', '/v1/users/u/notifications?before=9007199254740992', undefined, 'before'],
       ['GET', '/v1/users/u/notifications?unreadOnly=yes', undefined, 'unreadOnly'],
       ['GET', '/v1/users/u/notifications?topic=a..b', undefined, 'topic'],
       ['GET', '/v1/users/u/notifications?colour=red', undefined, 'colour'],
       ['POST', '/v1/users/u/read', {}, 'ids'],
       ['POST', '/v1/users/u/read', { ids: ['not-a-uuid'] }, 'ids'],
       ['POST', '/v1/users/u/read', { upTo: -1 }, 'upTo'],
+      ['POST', '/v1/users/u/read', { upTo: 1e300 }, 'upTo'],
+      ['POST', '/v1/users/u/read', { upTo: 9007199254740992 }, 'upTo'],
       ['GET', '/v1/notifications/not-a-uuid', undefined, 'id'],
       ['DELETE', '/v1/notifications/not-a-uuid', undefined, 'id'],
       ['GET', '/v1/notifications/00000000-0000-4000-8000-000000000000?userId=a%20b', undefined, 'userId'],
@@ -210,6 +217,21 @@ describe('inbox API for backends (real services, two gateways)', () => {
         `${method} ${path}: ${JSON.stringify(res.body)} names ${field}`,
       );
     }
+    const page = await cluster.api('GET', '/v1/users/u/notifications');
+    assert.equal((page.body as Page).unread, 1, 'no refused read changed anything');
+  });
+
+  it('takes the largest safe integer as a seq', async () => {
+    const id = await send(cluster, 'max-seq', 'max.seq');
+    const page = await cluster.api('GET', '/v1/users/max-seq/notifications?before=9007199254740991');
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    assert.deepEqual(
+      (page.body as Page).items.map((n) => n.id),
+      [id],
+    );
+    const read = await cluster.api('POST', '/v1/users/max-seq/read', { upTo: Number.MAX_SAFE_INTEGER });
+    assert.equal(read.status, 200, JSON.stringify(read.body));
+    assert.deepEqual(read.body, { ids: [id], unread: 0 });
   });
 
   it('answers 401 without the producer API key', async () => {

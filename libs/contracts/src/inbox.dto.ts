@@ -30,6 +30,14 @@ import { DiffersFrom, IsAbsentWith, IsTimeZone, IsTopicPattern } from './custom-
 /** Ids per `POST /v1/users/{userId}/read`, as in the device's `read` frame. */
 export const MAX_READ_IDS = 256;
 
+/**
+ * The largest seq a request may name: a safe integer, as the gateway's frames take it. Above it a
+ * JSON number is no longer exact, and from 2^63 PostgreSQL's bigint refuses it (a 500, not a 400).
+ */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+const BEFORE_MESSAGE = `before must be a seq (integer from 1 to ${MAX_SEQ})`;
+const UP_TO_MESSAGE = `upTo must be a seq (integer from 0 to ${MAX_SEQ})`;
+
 const toNumber = ({ value }: { value: unknown }): unknown =>
   typeof value === 'string' && /^-?[0-9]+$/.test(value) ? Number(value) : value;
 const toBoolean = ({ value }: { value: unknown }): unknown =>
@@ -39,12 +47,14 @@ const toBoolean = ({ value }: { value: unknown }): unknown =>
 export class ListNotificationsQueryDto {
   @ApiPropertyOptional({
     minimum: 1,
+    maximum: MAX_SEQ,
     description: 'Only notifications with a lower seq (the last page’s nextBefore).',
   })
   @IsOptional()
   @Transform(toNumber)
-  @IsInt({ message: 'before must be a seq (integer ≥ 1)' })
-  @Min(1, { message: 'before must be a seq (integer ≥ 1)' })
+  @IsInt({ message: BEFORE_MESSAGE })
+  @Min(1, { message: BEFORE_MESSAGE })
+  @Max(MAX_SEQ, { message: BEFORE_MESSAGE })
   before?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: HISTORY_PAGE_MAX, default: HISTORY_PAGE_DEFAULT })
@@ -84,10 +94,15 @@ export class MarkReadDto {
   @IsUUID('all', { each: true, message: 'each ids entry must be a notification id (UUID)' })
   ids?: string[];
 
-  @ApiPropertyOptional({ minimum: 0, description: 'Every notification with a seq up to this one.' })
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: MAX_SEQ,
+    description: 'Every notification with a seq up to this one.',
+  })
   @ValidateIf((o: MarkReadDto) => o.upTo !== undefined)
-  @IsInt({ message: 'upTo must be a seq (integer ≥ 0)' })
-  @Min(0, { message: 'upTo must be a seq (integer ≥ 0)' })
+  @IsInt({ message: UP_TO_MESSAGE })
+  @Min(0, { message: UP_TO_MESSAGE })
+  @Max(MAX_SEQ, { message: UP_TO_MESSAGE })
   upTo?: number;
 }
 
