@@ -45,8 +45,9 @@ if (files.length === 0) {
 const serial = files.filter((f) => f.endsWith('.serial.test.js') || f.includes('/chaos/'));
 const parallel = files.filter((f) => !serial.includes(f));
 // A file whose tests are done exits even if something it started still holds the event loop (a
-// before hook that failed halfway leaves its cluster to nobody): a failure, not a hang until CI's
-// timeout. The services it started stop with it (scripts/exit-with-parent.cjs).
-const node = ['--test', '--test-force-exit', '--test-reporter=spec'];
+// before hook that failed halfway leaves its cluster to nobody), and a file still running after 5
+// minutes fails (Node 20 times each file as a whole; the slowest takes under a minute): a failure,
+// not a hang until CI's timeout. The services it started stop with it (scripts/exit-with-parent.cjs).
+const node = ['--test', '--test-force-exit', '--test-timeout=300000', '--test-reporter=spec'];
 if (parallel.length) run(process.execPath, [...node, '--test-concurrency=2', ...parallel]);
 if (serial.length) run(process.execPath, [...node, '--test-concurrency=1', ...serial]);
