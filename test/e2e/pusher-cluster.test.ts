@@ -114,6 +114,17 @@ describe('Pusher protocol 7 across two gateways, with pusher-js and laravel-echo
       data: { auth: `${PUSHER_TEST_APP.key}:${'0'.repeat(64)}`, user_data: '{"id":"u1"}' },
     });
     assert.equal(await bad.closed, 4009);
+    // An id whose routing key is over AMQP's 255 bytes (80 CJK characters are 240 bytes) is refused
+    // at sign-in; had it reached the node queue's bind, that node would bind nothing again.
+    const long = await PusherRawClient.established(port(1));
+    long.send({
+      event: 'pusher:signin',
+      data: pusherSigner.authenticateUser(long.socketId, { id: '名'.repeat(80) }),
+    });
+    const refusal = (await long.next('pusher:error')).data as { code: number; message: string };
+    assert.deepEqual([refusal.code, /bytes/.test(refusal.message)], [4009, true], refusal.message);
+    assert.equal(await long.closed, 4009);
+    const u3 = await signin(1, 'u3');
 
     const { channel } = await cluster.amqp();
     channel.publish(
@@ -129,6 +140,7 @@ describe('Pusher protocol 7 across two gateways, with pusher-js and laravel-echo
     u2.send({ event: 'pusher:ping', data: {} });
     await u2.next('pusher:pong');
     u2.close();
+    u3.close();
   });
 
   it('laravel-echo (on pusher-js) listens to a public and a private channel', async () => {

@@ -37,4 +37,25 @@ export const SOCKET_ID_PATTERN = /^\d{1,20}\.\d{1,20}$/;
  */
 export const pusherUserRoutingKey = (appId: string, userId: string): string =>
   `pusher-user.${appId}.${userId}`;
+
+/** AMQP routing keys are at most 255 bytes (UTF-8): amqplib throws on a longer one. */
+const MAX_ROUTING_KEY_BYTES = 255;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Why `userId` cannot be a signed-in user of `appId`, or null: its routing key must fit AMQP's 255
+ * bytes (a 60-character CJK id already does not), and no control characters. Sign-in and
+ * terminate_connections check the same rule, so every user that can sign in can be terminated.
+ */
+export function pusherUserIdProblem(appId: string, userId: string): string | null {
+  if (
+    userId.length > 0 &&
+    !CONTROL_CHARACTER.test(userId) &&
+    Buffer.byteLength(pusherUserRoutingKey(appId, userId)) <= MAX_ROUTING_KEY_BYTES
+  )
+    return null;
+  const most = MAX_ROUTING_KEY_BYTES - Buffer.byteLength(pusherUserRoutingKey(appId, ''));
+  return `user id must be 1 to ${most} bytes without control characters`;
+}
 export const PUSHER_TERMINATE_KIND = 'pusher-terminate';

@@ -1,13 +1,8 @@
 import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { Topology } from '@notify/amqp';
-import { PUSHER_TERMINATE_KIND, pusherUserRoutingKey } from '@notify/pusher';
+import { PUSHER_TERMINATE_KIND, pusherUserIdProblem, pusherUserRoutingKey } from '@notify/pusher';
 import type { DeliveryChannel } from '../delivery/delivery.publisher';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
-
-/** AMQP routing keys are at most 255 bytes. */
-const MAX_ROUTING_KEY_BYTES = 255;
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
  * `POST users/{userId}/terminate_connections`: tells every gateway holding a socket signed in as the
@@ -19,15 +14,9 @@ export class PusherTerminatePublisher {
   constructor(@Inject(PUBLISH_CHANNEL) private readonly channel: DeliveryChannel) {}
 
   async terminate(appId: string, userId: string): Promise<void> {
+    const problem = pusherUserIdProblem(appId, userId);
+    if (problem) throw new BadRequestException(problem);
     const routingKey = pusherUserRoutingKey(appId, userId);
-    if (
-      userId.length === 0 ||
-      CONTROL_CHARACTER.test(userId) ||
-      Buffer.byteLength(routingKey) > MAX_ROUTING_KEY_BYTES
-    )
-      throw new BadRequestException(
-        `user id must be 1 to ${MAX_ROUTING_KEY_BYTES - Buffer.byteLength(pusherUserRoutingKey(appId, ''))} bytes without control characters`,
-      );
     try {
       await this.channel.publish(Topology.deliveryExchange, routingKey, Buffer.alloc(0), {
         type: PUSHER_TERMINATE_KIND,

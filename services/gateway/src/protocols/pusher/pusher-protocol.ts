@@ -6,6 +6,7 @@ import {
   isPusherChannelName,
   MAX_EVENT_NAME_LENGTH,
   pusherChannelKind,
+  pusherUserIdProblem,
   pusherUserRoutingKey,
   verifyChannelAuth,
   verifySigninAuth,
@@ -158,6 +159,9 @@ export class PusherProtocol implements ProtocolAdapter {
     const id = (dataObject(userData) ?? {}).id;
     if (typeof id !== 'string' || id === '' || id.length > 128)
       return p.end(PusherErrorCode.unauthorized, 'user_data must be a JSON object with an id string');
+    // The id becomes a routing key the node queue binds: one amqplib cannot encode would stall it.
+    const problem = pusherUserIdProblem(app.id, id);
+    if (problem) return p.end(PusherErrorCode.unauthorized, `user_data.id: ${problem}`);
     p.user = { id, key: pusherUserRoutingKey(app.id, id) };
     try {
       await this.sessions.signedIn(p);
