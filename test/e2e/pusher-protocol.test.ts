@@ -214,6 +214,33 @@ describe('Pusher protocol 7 on one gateway (raw frames)', () => {
     late.close();
   });
 
+  it('refuses presence channel_data PostgreSQL cannot store with 400, and the channel works on', async () => {
+    const [bad, good] = [
+      await PusherRawClient.established(port(0)),
+      await PusherRawClient.established(port(0)),
+    ];
+    for (const userInfo of [{ name: 'a\u0000' }, { name: '\ud800' }]) {
+      const auth = pusherSigner.authorizeChannel(bad.socketId, 'presence-text', {
+        user_id: 'u-bad',
+        user_info: userInfo,
+      });
+      bad.send({ event: 'pusher:subscribe', data: { channel: 'presence-text', ...auth } });
+      const refused = data(await bad.next('pusher:subscription_error'));
+      assert.equal(refused.status, 400);
+      assert.match(String(refused.error), /must not contain U\+0000/);
+    }
+    const auth = pusherSigner.authorizeChannel(good.socketId, 'presence-text', {
+      user_id: 'u-good',
+      user_info: { name: 'Ada 😀' },
+    });
+    good.send({ event: 'pusher:subscribe', data: { channel: 'presence-text', ...auth } });
+    assert.deepEqual(JSON.parse(String((await good.next('pusher_internal:subscription_succeeded')).data)), {
+      presence: { count: 1, ids: ['u-good'], hash: { 'u-good': { name: 'Ada 😀' } } },
+    });
+    bad.close();
+    good.close();
+  });
+
   it('client events: private channels only, subscribed only, never back to the sender, rate limited with 4301', async () => {
     const [a, b] = [await PusherRawClient.established(port(0)), await PusherRawClient.established(port(0))];
     await a.subscribe('private-chat');

@@ -72,5 +72,14 @@ describe('the info claim', () => {
       () => checkClaims({ ...base(), info: big }, open),
       (err: unknown) => err instanceof TokenRejectedError && /at most 1024 bytes/.test(err.message),
     );
+    // Text PostgreSQL cannot store, anywhere in it: the presence rows it goes into would be refused.
+    for (const info of [{ name: 'a\u0000b' }, { tags: [{ x: '\ud800' }] }, { ['k\udfff']: 1 }]) {
+      assert.throws(
+        () => checkClaims({ ...base(), info }, open),
+        (err: unknown) => err instanceof TokenRejectedError && err.shown && /U\+0000/.test(err.message),
+        JSON.stringify(info),
+      );
+    }
+    assert.deepEqual(checkClaims({ ...base(), info: { name: '😀 Ada' } }, open).info, { name: '😀 Ada' });
   });
 });

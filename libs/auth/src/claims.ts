@@ -1,4 +1,4 @@
-import { USER_ID_PATTERN } from '@notify/protocol';
+import { hasUnstorableText, USER_ID_PATTERN } from '@notify/protocol';
 import { TokenRejectedError } from './token-rejected.error';
 
 export interface VerifiedToken {
@@ -64,6 +64,10 @@ function checkInfo(info: unknown): Readonly<Record<string, unknown>> {
   }
   if (Buffer.byteLength(JSON.stringify(info)) > MAX_INFO_BYTES) {
     throw new TokenRejectedError('invalid', `info must be at most ${MAX_INFO_BYTES} bytes as JSON`, true);
+  }
+  // Stored with the user's presence: text PostgreSQL refuses would fail the node's presence writes.
+  if (hasUnstorableText(info)) {
+    throw new TokenRejectedError('invalid', 'info must not contain U+0000 or a lone UTF-16 surrogate', true);
   }
   return info as Record<string, unknown>;
 }

@@ -1,3 +1,4 @@
+import { hasLoneSurrogate } from '@notify/protocol';
 import type { FieldError } from './field-error';
 
 /**
@@ -7,11 +8,7 @@ import type { FieldError } from './field-error';
  */
 export const MAX_JSON_DEPTH = 32;
 
-// With the u flag a paired surrogate is one astral code point; only a lone half matches.
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/** A string holding half of a UTF-16 surrogate pair, which UTF-8 (and PostgreSQL) cannot represent. */
-export const hasLoneSurrogate = (s: string): boolean => LONE_SURROGATE.test(s);
+export { hasLoneSurrogate } from '@notify/protocol';
 
 /**
  * Why a body parsed from JSON cannot be stored as sent, per top-level field (empty when it can): it

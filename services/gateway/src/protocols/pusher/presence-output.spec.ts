@@ -46,6 +46,16 @@ describe('Pusher presence', () => {
     assert.match(String(parsePresenceMember('[1]')), /not a JSON object/);
     assert.match(String(parsePresenceMember('{"user_id":""}')), /user_id must be/);
     assert.match(String(parsePresenceMember('nope')), /not JSON/);
+    // What PostgreSQL cannot store is refused here, not by the node's next presence write.
+    assert.match(String(parsePresenceMember('{"user_id":"a\\u0000"}')), /user_id must not contain/);
+    assert.match(
+      String(parsePresenceMember('{"user_id":"a","user_info":{"n":["\\ud800"]}}')),
+      /user_info must not/,
+    );
+    assert.deepEqual(parsePresenceMember('{"user_id":"a","user_info":"\\ud83d\\ude00"}'), {
+      userId: 'a',
+      info: { user_info: '😀' },
+    });
     const big = JSON.stringify({ user_id: 'a', user_info: 'x'.repeat(2000) });
     assert.match(String(parsePresenceMember(big)), /user_info over 1024 bytes/);
   });

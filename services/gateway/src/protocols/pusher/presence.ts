@@ -1,3 +1,4 @@
+import { hasUnstorableText } from '@notify/protocol';
 import type { PresenceMember, SubscribedInfo } from '../../core/ports';
 
 /**
@@ -29,9 +30,14 @@ export function parsePresenceMember(channelData: string): PresenceMember | strin
   const userId = typeof rawId === 'number' && Number.isFinite(rawId) ? String(rawId) : rawId;
   if (typeof userId !== 'string' || userId === '' || userId.length > 128)
     return 'channel_data.user_id must be a non-empty string of at most 128 characters';
+  // Members are stored: text PostgreSQL refuses would fail every presence write of this node.
+  if (hasUnstorableText(userId))
+    return 'channel_data.user_id must not contain U+0000 or a lone UTF-16 surrogate';
   if (userInfo === undefined || userInfo === null) return { userId };
   if (Buffer.byteLength(JSON.stringify(userInfo)) > MAX_USER_INFO_BYTES)
     return `channel_data.user_info over ${MAX_USER_INFO_BYTES} bytes`;
+  if (hasUnstorableText(userInfo))
+    return 'channel_data.user_info must not contain U+0000 or a lone UTF-16 surrogate';
   const info: PusherMemberInfo = { user_info: userInfo };
   return { userId, info };
 }
