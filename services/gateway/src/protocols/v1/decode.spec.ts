@@ -56,6 +56,16 @@ describe('decodeClientFrame (v1)', () => {
     assert.equal(refusal({ type: 'nope' }), 'bad_request: unknown frame type "nope"');
     assert.equal(refusal({}), 'bad_request: unknown frame type null');
     assert.equal(refusal({ type: '__proto__' }), 'bad_request: unknown frame type "__proto__"');
+    // Named by kind, never echoed: 10,000 levels fit in a 20 KB frame and overflow JSON.stringify.
+    const deep = `{"type":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    assert.equal(refusal(deep), 'bad_request: unknown frame type an array');
+    assert.equal(refusal({ type: { a: 1 } }), 'bad_request: unknown frame type an object');
+    assert.equal(
+      refusal({ type: 'x'.repeat(5000) }),
+      `bad_request: unknown frame type "${'x'.repeat(100)}…"`,
+    );
+    const deepChannel = `{"type":"unsubscribe","channel":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    assert.equal(refusal(deepChannel), 'not_found: not subscribed to an array');
   });
 
   it('refuses wrong field types and ranges, echoing the ref', () => {

@@ -28,6 +28,19 @@ const isSeq = (n: unknown, min: number): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= min;
 
 /**
+ * A field the client sent, for an error message: strings quoted (and cut), anything else by its
+ * kind. Stringifying the value itself echoes whatever it holds, and a deeply nested array (a 16 KiB
+ * frame holds thousands of levels) overflows the stack: no refusal would go out at all.
+ */
+function describe(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  if (value === undefined || value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : String(value).slice(0, 40);
+}
+
+/**
  * Client bytes to one typed v1 frame, every field checked, or the refusal that says what is wrong.
  * Checks that need state (what was delivered, what is subscribed, what the token allows) are the
  * core's.
@@ -64,10 +77,10 @@ export function decodeClientFrame(bytes: ArrayBuffer): Decoded {
     }
     case 'unsubscribe':
       if (typeof f.channel !== 'string')
-        return refuse(`not subscribed to ${JSON.stringify(f.channel ?? null)}`, ref, 'not_found');
+        return refuse(`not subscribed to ${describe(f.channel)}`, ref, 'not_found');
       return { ok: true, frame: { type: 'unsubscribe', channel: f.channel, ref } };
     default:
-      return refuse(`unknown frame type ${JSON.stringify(f.type ?? null)}`, ref);
+      return refuse(`unknown frame type ${describe(f.type)}`, ref);
   }
 }
 
