@@ -80,11 +80,16 @@ export class FakeAmqpChannel implements Pick<
 export class FakeAmqpBroker
   implements
     Pick<AmqpConnectionManager, 'isConnected' | 'close'>,
-    Pick<ChannelWrapper, 'consume' | 'waitForConnect' | 'close'>
+    Pick<ChannelWrapper, 'consume' | 'waitForConnect' | 'close' | 'publish'>
 {
   readonly channels: FakeAmqpChannel[] = [];
   consumed: string | null = null;
+  /** What was published and written, in order. */
+  readonly published: { routingKey: string; body: Buffer }[] = [];
+  /** While true, publishes wait (a blocked connection); `up` and `unblock` write them. */
+  blocked = false;
   private connected = false;
+  private unwritten: (() => void)[] = [];
   private setup: ((channel: FakeAmqpChannel) => Promise<void>) | null = null;
   private waiting: (() => void)[] = [];
 
@@ -104,6 +109,21 @@ export class FakeAmqpBroker
     this.consumed = queue;
     return { consumerTag: 'fake' };
   }
+  /** The wrapper's publish: written at once when connected, else kept until it is, as the wrapper does. */
+  publish(_exchange: string, routingKey: string, body: Buffer): Promise<boolean> {
+    return new Promise((resolve) => {
+      const write = (): void => {
+        this.published.push({ routingKey, body });
+        resolve(true);
+      };
+      if (this.connected && !this.blocked) write();
+      else this.unwritten.push(write);
+    });
+  }
+  unblock(): void {
+    this.blocked = false;
+    if (this.connected) for (const write of this.unwritten.splice(0)) write();
+  }
   waitForConnect(): Promise<void> {
     return this.connected ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -119,6 +139,7 @@ export class FakeAmqpBroker
     await this.setup(channel);
     this.connected = true;
     for (const resolve of this.waiting.splice(0)) resolve();
+    if (!this.blocked) for (const write of this.unwritten.splice(0)) write();
     return channel;
   }
   drop(): void {

@@ -11,6 +11,11 @@ const QUEUE_EXPIRES_MS = 30_000;
 const QUEUE_MAX_LENGTH = 200_000;
 /** Pause before a binding change that failed is tried again (after the channel is back). */
 const RETRY_MS = 200;
+/**
+ * Bytes of notify.delivery publishes waiting to be written at most: past it (a blocked or stalled
+ * connection) a publish is refused rather than kept by the channel wrapper.
+ */
+export const MAX_UNWRITTEN_PUBLISH_BYTES = 16 * 1024 * 1024;
 
 /** A key being bound or unbound, or lingering after its last release. */
 interface KeyState {
@@ -79,6 +84,7 @@ export class NodeQueue {
   private setupsDone = 0;
   /** Held keys in the steady state, which have no entry in `keys`. */
   private settledHeld = 0;
+  private unwrittenBytes = 0;
   /**
    * Resolves after the first setup declared the queue. Sockets may open before (the node listens
    * while the broker is still unreachable); their binds wait, since binding to a queue that is not
@@ -264,7 +270,13 @@ export class NodeQueue {
     this.settledHeld++;
   }
 
-  /** Publishes to notify.delivery (read-state broadcasts); resolves once written to the broker. */
+  /**
+   * Publishes to notify.delivery; resolves once written to the broker. Refused at once while the
+   * connection is down or MAX_UNWRITTEN_PUBLISH_BYTES wait, where the channel wrapper would keep
+   * every message until the broker is back: what clients send during an outage would have no bound.
+   * Nothing is lost by it: read state, preferences and presence are resynchronised after a reconnect,
+   * and Pusher client events are not kept by Pusher either.
+   */
   async publish(
     routingKey: string,
     body: Buffer,
@@ -272,12 +284,20 @@ export class NodeQueue {
     headers: Record<string, unknown>,
   ): Promise<void> {
     if (!this.channel) throw new Error('node queue not started');
-    await this.channel.publish(Topology.deliveryExchange, routingKey, body, {
-      contentType: 'application/json',
-      type,
-      persistent: false,
-      headers,
-    });
+    if (!this.connected) throw new Error('broker unavailable: not published');
+    if (this.unwrittenBytes + body.length > MAX_UNWRITTEN_PUBLISH_BYTES)
+      throw new Error('broker not keeping up: not published');
+    this.unwrittenBytes += body.length;
+    try {
+      await this.channel.publish(Topology.deliveryExchange, routingKey, body, {
+        contentType: 'application/json',
+        type,
+        persistent: false,
+        headers,
+      });
+    } finally {
+      this.unwrittenBytes -= body.length;
+    }
   }
 
   /** Another channel on the node's connection (after `start`), e.g. a confirm channel for a queue. */
