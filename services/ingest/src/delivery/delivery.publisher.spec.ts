@@ -5,7 +5,7 @@ import { DeliveryHeader, stampNow } from '@notify/amqp';
 import { storedNotification } from '@notify/testing';
 import type { StoredChannelMessage } from '@notify/store';
 import { IngestMetrics } from '../metrics/ingest-metrics';
-import { DeliveryPublisher, type DeliveryChannel } from './delivery.publisher';
+import { DeliveryPublisher, MAX_PENDING_BYTES, type DeliveryChannel } from './delivery.publisher';
 
 /** A confirm channel that is down (every publish unconfirmed) until connect() or for some keys. */
 class FakeChannel implements DeliveryChannel {
@@ -150,5 +150,23 @@ describe('DeliveryPublisher pending retries', () => {
     await settle();
     assert.equal(channel.confirmed[0].headers?.[DeliveryHeader.seq], 2);
     assert.equal(channel.confirmed.length, 100_000);
+  });
+
+  it('keeps at most MAX_PENDING_BYTES of frames, dropping the oldest', async () => {
+    const channel = new FakeChannel();
+    const publisher = start(channel);
+    const big = (seq: number) => ({ ...notification('u1', seq), body: 'x'.repeat(1024 * 1024) });
+    for (let seq = 1; seq <= 70; seq++) await publisher.publish([big(seq)], STAMPS);
+    const kept = publisher.pendingCount;
+    const mib = MAX_PENDING_BYTES / (1024 * 1024);
+    assert.ok(kept < mib && kept >= mib - 4, `${kept} frames of just over 1 MiB kept under ${mib} MiB`);
+    channel.connect();
+    await settle();
+    const seqs = channel.confirmed.map((c) => c.headers?.[DeliveryHeader.seq]);
+    assert.deepEqual(
+      seqs,
+      Array.from({ length: kept }, (_, i) => 70 - kept + 1 + i),
+      'the newest, in order',
+    );
   });
 });

@@ -49,8 +49,12 @@ export interface DeliveryChannel {
   publish(exchange: string, routingKey: string, content: Buffer, options: Options.Publish): Promise<unknown>;
 }
 
-/** Unconfirmed deliveries kept for another try; past this the oldest go (the store still has them). */
+/**
+ * Unconfirmed deliveries kept for another try, by count and by frame bytes (a fan-out of large
+ * notifications reaches the byte bound first); past either the oldest go (the store still has them).
+ */
 const MAX_PENDING = 100_000;
+export const MAX_PENDING_BYTES = 64 * 1024 * 1024;
 const RETRY_INTERVAL_MS = 5_000;
 
 /**
@@ -64,6 +68,8 @@ export class DeliveryPublisher implements OnApplicationShutdown {
   private readonly log = new JsonLogger('ingest', { component: 'delivery' });
   /** Deliveries the broker did not confirm in time, published again after a reconnect. */
   private pending: DeliveryMessage[] = [];
+  /** The frames' length in `pending` (UTF-16 units, a byte each for the ASCII JSON mostly sent). */
+  private pendingBytes = 0;
   private readonly retryTimer: NodeJS.Timeout;
 
   constructor(
@@ -85,10 +91,23 @@ export class DeliveryPublisher implements OnApplicationShutdown {
     return this.pending.length;
   }
 
+  /** Drops the oldest pending deliveries until both bounds hold. */
+  private dropOldestPastBounds(): void {
+    let drop = Math.max(0, this.pending.length - MAX_PENDING);
+    let bytes = this.pendingBytes;
+    for (let i = 0; i < drop; i++) bytes -= this.pending[i].frame.length;
+    while (drop < this.pending.length && bytes > MAX_PENDING_BYTES)
+      bytes -= this.pending[drop++].frame.length;
+    if (drop === 0) return;
+    this.pending.splice(0, drop);
+    this.pendingBytes = bytes;
+  }
+
   private async retryPending(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     const confirmed = await this.send(batch);
     if (confirmed > 0)
       this.log.info('unconfirmed deliveries published again', { confirmed, left: this.pending.length });
@@ -180,8 +199,12 @@ export class DeliveryPublisher implements OnApplicationShutdown {
     );
     const failed = outcomes.filter((o) => o.status === 'rejected');
     if (failed.length > 0) {
-      outcomes.forEach((o, i) => o.status === 'rejected' && this.pending.push(messages[i]));
-      if (this.pending.length > MAX_PENDING) this.pending.splice(0, this.pending.length - MAX_PENDING);
+      outcomes.forEach((o, i) => {
+        if (o.status === 'fulfilled') return;
+        this.pending.push(messages[i]);
+        this.pendingBytes += messages[i].frame.length;
+      });
+      this.dropOldestPastBounds();
       this.metrics.publishFailures.inc(failed.length);
       this.log.warn('delivery publish not confirmed; gateways will recover from the store', {
         failed: failed.length,
