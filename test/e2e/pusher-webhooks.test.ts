@@ -1,16 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import Pusher from 'pusher';
 import { PUSHER_WEBHOOK_QUEUE, PUSHER_WEBHOOK_QUEUE_OPTIONS } from '@notify/pusher';
 import {
   eventually,
-  freePort,
   OTHER_PUSHER_APP,
   startCluster,
+  startWebhookReceiver,
   TEST_PUSHER_APP,
   TEST_PUSHER_APPS,
   type TestCluster,
+  type WebhookReceiver,
 } from '@notify/testing';
 
 interface Received {
@@ -26,33 +27,24 @@ interface Received {
  */
 describe('Pusher webhooks from ingest', () => {
   let cluster: TestCluster;
-  let server: Server;
+  let receiver: WebhookReceiver;
   const received: Received[] = [];
   let failuresLeft = 2;
 
   before(async () => {
-    const port = await freePort();
-    server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const status = failuresLeft-- > 0 ? 503 : 200;
-        received.push({ headers: req.headers, body, status });
-        res.writeHead(status).end();
-      });
+    receiver = await startWebhookReceiver((headers, body) => {
+      const status = failuresLeft-- > 0 ? 503 : 200;
+      received.push({ headers, body, status });
+      return status;
     });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     cluster = await startCluster({
       gateways: 0,
-      env: {
-        NOTIFY_PUSHER_APPS: TEST_PUSHER_APPS,
-        NOTIFY_PUSHER_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks`,
-      },
+      env: { NOTIFY_PUSHER_APPS: TEST_PUSHER_APPS, NOTIFY_PUSHER_WEBHOOK_URL: receiver.url },
     });
   });
   after(async () => {
     await cluster?.stop();
-    server?.close();
+    await receiver?.close();
   });
 
   it('POSTs the events of each app, batched and signed, retrying until the receiver takes them', async () => {

@@ -1,3 +1,4 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { Topology } from '@notify/amqp';
 import { hmacSha256Hex, md5Hex, requestSigningString, type PusherApp } from '@notify/pusher';
@@ -90,4 +91,34 @@ export async function eventually<T>(
       throw new Error(`not seen within ${timeoutMs} ms: ${JSON.stringify(list).slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+export interface WebhookReceiver {
+  /** Where to POST: NOTIFY_PUSHER_WEBHOOK_URL. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1: `answer` is given each request's headers and whole body and
+ * returns the status to answer with.
+ */
+export async function startWebhookReceiver(
+  answer: (headers: IncomingHttpHeaders, body: string) => number,
+): Promise<WebhookReceiver> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => res.writeHead(answer(req.headers, body)).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/hooks`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }

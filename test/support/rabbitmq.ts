@@ -30,6 +30,17 @@ export interface TestVhost {
   /** Bindings whose source is the given exchange, as the broker reports them. */
   bindings(exchange: string): Promise<{ destination: string; routing_key: string }[]>;
   queue(name: string): Promise<{ messages: number } | null>;
+  /**
+   * The connection (its name in the management API) of a consumer of `queue`, once the management
+   * API lists one that `accept` takes (any by default), polled for up to `timeoutMs`.
+   */
+  consumerConnection(
+    queue: string,
+    accept?: (connection: string) => boolean,
+    timeoutMs?: number,
+  ): Promise<string>;
+  /** Closes a client's connection from the broker's side, as a broker restart or a cut would end it. */
+  closeConnection(connection: string): Promise<void>;
   drop(): Promise<void>;
 }
 
@@ -49,6 +60,26 @@ export async function createTestVhost(prefix = 'notify-test'): Promise<TestVhost
     async queue(queueName) {
       const res = await management('GET', `/queues/${v}/${encodeURIComponent(queueName)}`);
       return res.status === 404 ? null : ((await res.json()) as { messages: number });
+    },
+    async consumerConnection(queueName, accept = () => true, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const consumers = (await (await management('GET', `/consumers/${v}`)).json()) as {
+          queue: { name: string };
+          channel_details: { connection_name: string };
+        }[];
+        const found = consumers
+          .filter((c) => c.queue.name === queueName)
+          .map((c) => c.channel_details.connection_name)
+          .find(accept);
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error(`no consumer of ${queueName} within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async closeConnection(connection) {
+      const res = await management('DELETE', `/connections/${encodeURIComponent(connection)}`);
+      if (!res.ok) throw new Error(`closing connection ${connection}: HTTP ${res.status}`);
     },
     async drop() {
       await management('DELETE', `/vhosts/${v}`);

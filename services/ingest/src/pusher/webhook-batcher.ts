@@ -19,6 +19,8 @@ interface Pending {
   event: PusherWebhookEvent;
   /** Acknowledges the queue message the event came in. */
   done: () => void;
+  /** What the event came on (the consumer's channel), for `drop`. */
+  source: object | undefined;
 }
 
 interface AppQueue {
@@ -34,7 +36,8 @@ interface AppQueue {
  * `X-Pusher-Key` and `X-Pusher-Signature`. A batch is retried with backoff until the receiver answers
  * 2xx, and only then are its events' queue messages acknowledged, so a crash loses nothing (the
  * broker redelivers: webhooks are at least once). Batches of one app go one at a time, in order;
- * memory is bounded by the consumer's prefetch.
+ * memory is bounded by the consumer's prefetch, as long as the events of a channel that closed are
+ * dropped (`drop`): the broker redelivers them on the new channel.
  */
 export class WebhookBatcher {
   private readonly log = new JsonLogger('ingest', { component: 'pusher-webhooks' });
@@ -50,14 +53,31 @@ export class WebhookBatcher {
     this.backoffMs = options.backoffMs ?? [500, 30_000];
   }
 
-  add(app: PusherApp, event: PusherWebhookEvent, done: () => void): void {
+  /** Queues `event`; `done` acknowledges it once delivered; `source` is what it came on (see `drop`). */
+  add(app: PusherApp, event: PusherWebhookEvent, done: () => void, source?: object): void {
     let queue = this.apps.get(app.id);
     if (!queue) {
       queue = { app, events: [], sending: false, failures: 0 };
       this.apps.set(app.id, queue);
     }
-    queue.events.push({ event, done });
+    queue.events.push({ event, done, source });
     this.schedule(queue);
+  }
+
+  /**
+   * Forgets the events that came on `source`, a consumer channel that closed: they can no longer be
+   * acknowledged, and the broker redelivers them on the next channel, so sending these copies too
+   * would send every event twice (and hold both copies meanwhile). A request already on its way is
+   * not recalled. Returns how many events were dropped.
+   */
+  drop(source: object): number {
+    let dropped = 0;
+    for (const queue of this.apps.values()) {
+      const kept = queue.events.filter((p) => p.source !== source);
+      dropped += queue.events.length - kept.length;
+      queue.events = kept;
+    }
+    return dropped;
   }
 
   /** Stops sending; unacknowledged events go back to the queue with the consumer's channel. */
@@ -76,7 +96,8 @@ export class WebhookBatcher {
   }
 
   private async send(queue: AppQueue): Promise<void> {
-    if (this.stopped) return;
+    // Empty when its events were dropped since the send was scheduled.
+    if (this.stopped || queue.events.length === 0) return;
     queue.sending = true;
     const batch = queue.events.slice(0, this.maxEvents);
     const body = JSON.stringify({ time_ms: Date.now(), events: batch.map((p) => p.event) });
@@ -95,7 +116,9 @@ export class WebhookBatcher {
     }
     queue.sending = false;
     if (delivered) {
-      queue.events.splice(0, batch.length);
+      // By identity, not by count: events may have been dropped while the request was on its way.
+      const sent = new Set(batch);
+      queue.events = queue.events.filter((p) => !sent.has(p));
       queue.failures = 0;
       for (const p of batch) p.done();
       this.schedule(queue);

@@ -43,6 +43,12 @@ export class PusherWebhookConsumer implements OnApplicationBootstrap, OnApplicat
     this.channel = this.connection.createChannel({
       name: 'pusher-webhooks',
       setup: async (ch: ConfirmChannel) => {
+        // The broker redelivers the unacknowledged events of a closed channel on the next one.
+        ch.once('close', () => {
+          const dropped = batcher.drop(ch);
+          if (dropped > 0)
+            this.log.info('webhook events left to their redelivery after the channel closed', { dropped });
+        });
         await ch.assertQueue(PUSHER_WEBHOOK_QUEUE, PUSHER_WEBHOOK_QUEUE_OPTIONS);
         await ch.prefetch(PREFETCH);
         await ch.consume(PUSHER_WEBHOOK_QUEUE, (m) => m && this.take(ch, m, batcher));
@@ -80,6 +86,6 @@ export class PusherWebhookConsumer implements OnApplicationBootstrap, OnApplicat
       this.log.warn('dropped a webhook event of an unknown app', { app: message.appId.slice(0, 64) });
       return ack();
     }
-    batcher.add(app, message.event, ack);
+    batcher.add(app, message.event, ack, ch);
   }
 }
