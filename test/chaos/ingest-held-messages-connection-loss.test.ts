@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Topology } from '@notify/amqp';
-import { management, startCluster, type TestCluster } from '@notify/testing';
+import { startCluster, type TestCluster } from '@notify/testing';
 
 /*
  * While PostgreSQL is unavailable, ingest holds each AMQP message and retries storing it. If the
@@ -138,21 +138,7 @@ describe('ingest holding messages while the store is down loses its consumer con
       await waitFor('ingest holds every message, retrying the store', everyHeld(1));
 
       // Close the consumer's connection (only that one: ingest's publishing connection stays up).
-      const vhost = encodeURIComponent(cluster.vhost.name);
-      const consumerConnection = async (): Promise<string | undefined> => {
-        const consumers = (await (await management('GET', `/consumers/${vhost}`)).json()) as {
-          queue: { name: string };
-          channel_details: { connection_name: string };
-        }[];
-        return consumers.find((c) => c.queue.name === Topology.ingestQueue)?.channel_details.connection_name;
-      };
-      let first: string | undefined;
-      await waitFor('the consumer connection of notify.ingest is listed', async () => {
-        first = await consumerConnection();
-        return first !== undefined;
-      });
-      const closed = await management('DELETE', `/connections/${encodeURIComponent(first!)}`);
-      assert.ok(closed.ok, `closing the consumer connection: HTTP ${closed.status}`);
+      await cluster.vhost.closeConnection(await cluster.vhost.consumerConnection(Topology.ingestQueue));
       await waitFor('the broker redelivered every message to the reconnected consumer', everyHeld(2));
 
       proxy.up();
