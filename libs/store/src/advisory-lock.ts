@@ -1,9 +1,12 @@
 import { Client } from 'pg';
+import { CONNECTION_LIVENESS, DEFAULT_QUERY_TIMEOUT_MS } from './database';
 
 /**
  * A session-level PostgreSQL advisory lock held on a connection of its own: whoever holds it is the
  * one process doing a cluster-wide job. The lock goes with the connection, so a process that dies or
- * loses its connection lets another take over; `held` turns false as soon as the connection is lost.
+ * loses its connection lets another take over; `held` turns false as soon as the connection is lost,
+ * also when its server vanished without closing it: TCP keepalive probes the idle session
+ * (CONNECTION_LIVENESS), and a query that never answers times out.
  */
 export class AdvisoryLock {
   private client: Client | null = null;
@@ -47,7 +50,12 @@ export class AdvisoryLock {
   }
 
   private async connect(): Promise<Client> {
-    const client = new Client({ connectionString: this.url, application_name: this.applicationName });
+    const client = new Client({
+      connectionString: this.url,
+      application_name: this.applicationName,
+      ...CONNECTION_LIVENESS,
+      query_timeout: DEFAULT_QUERY_TIMEOUT_MS,
+    });
     const lost = (): void => {
       if (this.client !== client) return;
       this.client = null;

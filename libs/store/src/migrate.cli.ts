@@ -3,8 +3,7 @@
  * creates the database first if it is missing.
  */
 import { EnvReader, loadConfigOrExit, redact } from '@notify/config';
-import { createDatabase } from './database';
-import { ensureDatabaseExists, migrateToLatest } from './migrator';
+import { ensureDatabaseExists, migrateDatabase } from './migrator';
 
 async function main(): Promise<void> {
   const url = loadConfigOrExit(() =>
@@ -16,17 +15,12 @@ async function main(): Promise<void> {
   if (process.argv.includes('--create') && (await ensureDatabaseExists(url))) {
     process.stdout.write(`created database ${redact(url)}\n`);
   }
-  const { db } = createDatabase({ url, poolSize: 1, applicationName: 'notify-migrate' });
-  try {
-    const results = await migrateToLatest(db);
-    process.stdout.write(
-      results.length
-        ? results.map((r) => `${r.status}: ${r.migrationName}`).join('\n') + '\n'
-        : 'schema up to date\n',
-    );
-  } finally {
-    await db.destroy();
-  }
+  const results = await migrateDatabase(url);
+  process.stdout.write(
+    results.length
+      ? results.map((r) => `${r.status}: ${r.migrationName}`).join('\n') + '\n'
+      : 'schema up to date\n',
+  );
 }
 
 main().catch((err: unknown) => {

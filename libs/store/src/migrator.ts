@@ -1,5 +1,6 @@
 import { Migrator, type Kysely, type MigrationResult } from 'kysely';
 import { Client } from 'pg';
+import { createDatabase } from './database';
 import { migrations } from './migrations';
 
 /**
@@ -16,6 +17,23 @@ export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationResu
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return results ?? [];
+}
+
+/**
+ * `migrateToLatest` on a connection of its own without the pool's query timeout: an index built over a
+ * big table takes what it takes, and the migration lock waits for another instance's migrations (up
+ * to Kysely's hour), both legitimate long statements. What the services and `notify migrate` run.
+ */
+export async function migrateDatabase(
+  url: string,
+  applicationName = 'notify-migrate',
+): Promise<MigrationResult[]> {
+  const { db } = createDatabase({ url, poolSize: 1, applicationName, queryTimeoutMs: 0 });
+  try {
+    return await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** Creates the database named in `url` if it does not exist (local development and tests). */

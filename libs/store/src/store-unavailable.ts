@@ -22,13 +22,20 @@ const NODE_NETWORK_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
+/** What `pg` rejects a query with when it outlived the pool's `query_timeout` (database.ts). */
+export function isQueryTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Query read timeout';
+}
+
 /**
  * Node's network errors, PostgreSQL's SQLSTATE classes 08 (connection exception), 53 (insufficient
- * resources) and 57P0x (shutdown, cannot connect now), and what `pg` throws without a code when its
- * connection or pool goes away (also a query sent on a client whose server just terminated it).
+ * resources) and 57P0x (shutdown, cannot connect now), what `pg` throws without a code when its
+ * connection or pool goes away (also a query sent on a client whose server just terminated it), and
+ * a query that outlived the pool's `query_timeout` (its connection is ended: see database.ts).
  */
 function isStoreUnavailable(err: unknown): boolean {
   if (err instanceof StoreUnavailableError) return true;
+  if (isQueryTimeout(err)) return true;
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string') {

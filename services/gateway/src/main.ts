@@ -14,7 +14,7 @@ import {
   createDatabase,
   CursorsRepository,
   InboxRepository,
-  migrateToLatest,
+  migrateDatabase,
   NotificationsRepository,
   pingDatabase,
   PreferencesRepository,
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     poolSize: config.dbPoolSize,
     applicationName: 'notify-gateway',
   });
-  if (config.migrateOnStart) await migrateToLatest(db);
+  if (config.migrateOnStart) await migrateDatabase(config.databaseUrl);
 
   const metrics = new GatewayMetrics();
   const compaction = new BurstCompaction(exposedGc());

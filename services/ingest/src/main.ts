@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { coalesceAmqplibWrites, Topology } from '@notify/amqp';
 import { loadConfigOrExit, redact } from '@notify/config';
 import { JsonLogger } from '@notify/logging';
-import { createDatabase, migrateToLatest } from '@notify/store';
+import { migrateDatabase } from '@notify/store';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { loadIngestConfig, type IngestConfig } from './config/ingest.config';
@@ -18,14 +18,8 @@ import { createValidationPipe } from './http/validation.pipe';
 import { setupOpenApi } from './openapi';
 
 async function migrate(config: IngestConfig, log: JsonLogger): Promise<void> {
-  const { db } = createDatabase({ url: config.databaseUrl, poolSize: 1, applicationName: 'notify-migrate' });
-  try {
-    const applied = await migrateToLatest(db);
-    if (applied.length > 0)
-      log.info('migrations applied', { migrations: applied.map((m) => m.migrationName) });
-  } finally {
-    await db.destroy();
-  }
+  const applied = await migrateDatabase(config.databaseUrl);
+  if (applied.length > 0) log.info('migrations applied', { migrations: applied.map((m) => m.migrationName) });
 }
 
 async function bootstrap(): Promise<void> {

@@ -1,5 +1,5 @@
 import { redact } from '@notify/config';
-import { ensureDatabaseExists, migrateToLatest, readRetentionPolicy, runRetention } from '@notify/store';
+import { ensureDatabaseExists, migrateDatabase, readRetentionPolicy, runRetention } from '@notify/store';
 import type { Args } from '../kit/args';
 import type { Command, CommandOutput } from '../kit/command';
 import { databaseUrl, env, withDatabase } from '../kit/connections';
@@ -17,7 +17,7 @@ export const migrateCommand: Command = {
     const created = args.flag('create')
       ? await withDatabaseError(url, () => ensureDatabaseExists(url))
       : false;
-    const applied = await withDatabase((db) => migrateToLatest(db));
+    const applied = await withDatabaseError(url, () => migrateDatabase(url, 'notify-cli'));
     const failed = applied.filter((r) => r.status !== 'Success');
     const json = { created, applied: applied.map((r) => ({ migration: r.migrationName, status: r.status })) };
     if (failed.length > 0) throw new Error(`migration ${failed[0]?.migrationName} ${failed[0]?.status}`);
