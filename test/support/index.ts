@@ -18,3 +18,4 @@ export * from './fixtures';
 export * from './pusher';
 export * from './pusher-http';
 export * from './presence';
+export * from './held-writes';

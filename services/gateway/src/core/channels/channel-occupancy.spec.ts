@@ -1,6 +1,7 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonLogger } from '@notify/logging';
+import { afterWrites, HeldWrites, playHungWrite } from '@notify/testing';
 import {
   ChannelOccupancy,
   type ChannelOccupancyStore,
@@ -12,7 +13,10 @@ class MemoryStore implements ChannelOccupancyStore {
   readonly rows = new Map<string, Map<string, number>>();
   writes = 0;
   failNext = false;
+  /** When set, applies wait on it (a write that hangs until the test ends it). */
+  held: HeldWrites<readonly ChannelSubscriptionCount[]> | null = null;
   async apply(nodeId: string, counts: readonly ChannelSubscriptionCount[]): Promise<void> {
+    if (this.held) await this.held.write(counts);
     this.fail();
     const node = this.node(nodeId);
     for (const { channel, subscriptions } of counts)
@@ -43,10 +47,10 @@ class QuietLogger extends JsonLogger {
   override warn(): void {}
 }
 
-function setup(): { store: MemoryStore; occupancy: ChannelOccupancy } {
+function setup(flushMs = 3_600_000): { store: MemoryStore; occupancy: ChannelOccupancy } {
   const store = new MemoryStore();
-  // A flush interval far beyond the test: every write here is an explicit flush.
-  return { store, occupancy: new ChannelOccupancy(store, 'n1', 3_600_000, new QuietLogger('test')) };
+  // By default a flush interval far beyond the test: every write is an explicit flush.
+  return { store, occupancy: new ChannelOccupancy(store, 'n1', flushMs, new QuietLogger('test')) };
 }
 
 describe('ChannelOccupancy', () => {
@@ -97,5 +101,66 @@ describe('ChannelOccupancy', () => {
     occupancy.revived();
     await occupancy.flush();
     assert.deepEqual(store.table(), { 'pusher:a:x': 3 });
+  });
+
+  it('queues nothing behind a write that hangs, and keeps only channels whose row must change', async () => {
+    // The flush interval is the test's (100 ms); setImmediate stays real.
+    mock.timers.enable({ apis: ['setInterval'] });
+    try {
+      const { store, occupancy } = setup(100);
+      await occupancy.start();
+      occupancy.add('pusher:a:w', 1);
+      await occupancy.flush();
+      const held = (store.held = new HeldWrites<readonly ChannelSubscriptionCount[]>());
+      const { merged, next } = await playHungWrite({
+        store: held,
+        intervalMs: 100,
+        change: (step) => {
+          if (step === 0) occupancy.add('pusher:a:x', 1);
+          if (step === 11) occupancy.add('pusher:a:z', 1);
+          if (step !== 1) return;
+          // While the write hangs: w's subscriber leaves (its row must go), a client subscribes to a
+          // thousand names of its choosing and leaves them, x gains one, y is new.
+          occupancy.add('pusher:a:w', -1);
+          for (let i = 0; i < 1000; i++) {
+            occupancy.add(`pusher:a:random-${i}`, 1);
+            occupancy.add(`pusher:a:random-${i}`, -1);
+          }
+          occupancy.add('pusher:a:x', 1);
+          occupancy.add('pusher:a:y', 1);
+        },
+        end: 'fail',
+      });
+      assert.deepEqual(merged, [
+        { channel: 'pusher:a:w', subscriptions: 0 },
+        { channel: 'pusher:a:x', subscriptions: 2 },
+        { channel: 'pusher:a:y', subscriptions: 1 },
+      ]);
+      assert.deepEqual(next, [{ channel: 'pusher:a:z', subscriptions: 1 }]);
+      assert.deepEqual(store.table(), { 'pusher:a:x': 2, 'pusher:a:y': 1, 'pusher:a:z': 1 });
+      store.held = null;
+      await occupancy.stop();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it('after a failed write, leaves out a channel whose count came back to what the store holds', async () => {
+    const { store, occupancy } = setup();
+    await occupancy.flush();
+    occupancy.add('pusher:a:x', 2);
+    await occupancy.flush();
+    const held = (store.held = new HeldWrites<readonly ChannelSubscriptionCount[]>());
+    occupancy.add('pusher:a:x', 1);
+    const failing = occupancy.flush();
+    await afterWrites();
+    occupancy.add('pusher:a:x', -1);
+    held.last.fail();
+    await failing;
+    store.held = null;
+    const before = store.writes;
+    await occupancy.flush();
+    assert.equal(store.writes, before, 'the store already holds 2');
+    assert.deepEqual(store.table(), { 'pusher:a:x': 2 });
   });
 });

@@ -1,7 +1,8 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonLogger } from '@notify/logging';
-import type { PresenceSnapshotRow } from '@notify/store';
+import { presenceTimings, type PresenceSnapshotRow } from '@notify/store';
+import { afterWrites } from '@notify/testing';
 import type { Bindings, PresenceBus, PresenceChange } from '../ports';
 import { newSession, type ClientPort, type Session } from '../sessions/session';
 import { Presence } from './presence';
@@ -17,12 +18,14 @@ class Store implements PresenceStore {
   live: string[] = [];
   /** Resolves the next `reap` when set: the liveness answer arrives when the test says so. */
   reapGate: Promise<void> | null = null;
+  reaps = 0;
   register = async () => undefined;
   beat = async () => true;
   apply = async () => undefined;
   leave = async () => undefined;
   snapshot = async () => this.snapshotRows;
   async reap(): Promise<string[]> {
+    this.reaps++;
     const live = [...this.live];
     await this.reapGate;
     return live;
@@ -116,5 +119,32 @@ describe('Presence', () => {
         .sort(),
       ['a'],
     );
+  });
+
+  it('checks liveness once at a time: a check that hangs leaves one more due, not one per beat', async () => {
+    // The beat interval is the test's; setImmediate stays real.
+    mock.timers.enable({ apis: ['setInterval'] });
+    try {
+      const { store, presence } = setup();
+      await presence.start();
+      const { beatMs } = presenceTimings(60_000);
+      let answer!: () => void;
+      store.reapGate = new Promise((r) => (answer = r));
+      mock.timers.tick(beatMs);
+      await afterWrites();
+      assert.equal(store.reaps, 1);
+      for (let i = 0; i < 5; i++) mock.timers.tick(beatMs);
+      await afterWrites();
+      assert.equal(store.reaps, 1, 'no second check while the first is in flight');
+      store.reapGate = null;
+      answer();
+      await afterWrites();
+      assert.equal(store.reaps, 2, 'the beats of the hang asked for one more check, run at once');
+      await afterWrites();
+      assert.equal(store.reaps, 2);
+      await presence.stop();
+    } finally {
+      mock.timers.reset();
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { JsonLogger } from '@notify/logging';
 import { presenceTimings } from '@notify/store';
 import type { Bindings, PresenceBus, PresenceMember, PresenceOutput, Refusal } from '../ports';
 import type { Session } from '../sessions/session';
+import { WriteSlot } from '../write-slot';
 import { PresenceChannel, type LocalMember } from './presence-channel';
 import { nodeIdOfKey, PresenceWriter, type PresenceStore } from './presence-writer';
 
@@ -60,6 +61,9 @@ export class Presence {
   private readonly writer: PresenceWriter;
   private readonly timings: { beatMs: number; staleMs: number };
   private timer: NodeJS.Timeout | null = null;
+  /** One liveness check at a time: one that hangs does not pile more up behind it. */
+  private readonly liveness = new WriteSlot();
+  private readonly checkLivenessOnce = (): Promise<void> => this.checkLiveness();
 
   constructor(
     private readonly outputs: readonly PresenceOutput[],
@@ -82,7 +86,7 @@ export class Presence {
     await this.writer.register();
     this.timer = setInterval(() => {
       this.writer.beat();
-      void this.checkLiveness();
+      this.liveness.tick(this.checkLivenessOnce);
     }, this.timings.beatMs);
     this.timer.unref();
   }

@@ -1,7 +1,8 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { JsonLogger } from '@notify/logging';
 import type { UserConnectionRow } from '@notify/store';
+import { HeldWrites, playHungWrite } from '@notify/testing';
 import { ConnectionIds } from './connection-ids';
 import { newSession, type ClientPort, type Session } from './session';
 import { UserConnections, type UserConnectionsStore } from './user-connections';
@@ -12,11 +13,15 @@ type Call =
   | { op: 'replace'; rows: string[] }
   | { op: 'leave' };
 
-/** Records what would be written; `fail` makes the next apply throw, `dead` the next heartbeat say so. */
+/**
+ * Records what would be written; `fail` makes the next apply throw, `dead` the next heartbeat say so,
+ * `held` makes applies wait until the test ends them.
+ */
 class FakeStore implements UserConnectionsStore {
   calls: Call[] = [];
   fail = false;
   dead = false;
+  held: HeldWrites<string[]> | null = null;
   async heartbeat(): Promise<{ wasAlive: boolean }> {
     this.calls.push({ op: 'heartbeat' });
     const wasAlive = !this.dead;
@@ -28,6 +33,7 @@ class FakeStore implements UserConnectionsStore {
     opened: readonly UserConnectionRow[],
     closedIds: readonly string[],
   ): Promise<void> {
+    if (this.held) await this.held.write(opened.map((r) => r.userId));
     if (this.fail) {
       this.fail = false;
       throw new Error('connection lost');
@@ -46,7 +52,7 @@ class QuietLogger extends JsonLogger {
   override warn(): void {}
 }
 
-function setup(): {
+function setup(intervals = { nodeTtlMs: 3_600_000, flushMs: 3_600_000 }): {
   store: FakeStore;
   ids: ConnectionIds;
   connections: UserConnections;
@@ -56,8 +62,8 @@ function setup(): {
   const store = new FakeStore();
   const ids = new ConnectionIds();
   const live = new Set<Session>();
-  // Intervals far beyond the test: every write here is an explicit flush or heartbeat.
-  const options = { nodeId: 'n1', nodeTtlMs: 3_600_000, flushMs: 3_600_000 };
+  // By default intervals far beyond the test: every write is an explicit flush or heartbeat.
+  const options = { nodeId: 'n1', ...intervals };
   const connections = new UserConnections(store, ids, () => live, options, new QuietLogger('gateway'));
   return {
     store,
@@ -147,6 +153,39 @@ describe('UserConnections: writes of the connections of users on this node', () 
       { op: 'heartbeat' },
       { op: 'leave' },
     ]);
+  });
+
+  it('queues nothing behind a write that hangs: a heartbeat due meanwhile runs once, right after it', async () => {
+    // The timers are the test's (a flush every 100 ms, a heartbeat every 1 s); setImmediate stays real.
+    mock.timers.enable({ apis: ['setInterval'] });
+    try {
+      const { store, connections, open } = setup({ nodeTtlMs: 3_000, flushMs: 100 });
+      await connections.start();
+      const held = (store.held = new HeldWrites<string[]>());
+      // a before the first write; b while it hangs through three heartbeat intervals; c after.
+      const opens: Record<number, string> = { 0: 'a', 1: 'b', 31: 'c' };
+      const { merged, next } = await playHungWrite({
+        store: held,
+        intervalMs: 100,
+        ticks: 30,
+        change: (step) => void (opens[step] && open(opens[step])),
+        end: 'fail',
+      });
+      assert.deepEqual(merged, ['b', 'a'], 'the failed write’s rows go with the next one');
+      assert.deepEqual(next, ['c']);
+      store.held = null;
+      await connections.stop();
+      assert.deepEqual(store.calls, [
+        { op: 'heartbeat' },
+        { op: 'replace', rows: [] },
+        { op: 'apply', opened: ['b', 'a'], closed: [] },
+        { op: 'heartbeat' },
+        { op: 'apply', opened: ['c'], closed: [] },
+        { op: 'leave' },
+      ]);
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import type { JsonLogger } from '@notify/logging';
 import type { UserConnectionRow } from '@notify/store';
+import { WriteSlot } from '../write-slot';
 import type { ConnectionIds } from './connection-ids';
 import type { Session } from './session';
 
@@ -29,12 +30,13 @@ export interface UserConnectionsOptions {
  * the node's heartbeat. Opens and closes are coalesced and written once per flush interval, like the
  * device cursors: a connection costs one row insert and one row delete, shared with every other
  * connection of that interval, and nothing at all when it closes within the interval it opened in.
- * Never a write per frame. Writes and heartbeats run one at a time, in order.
+ * Never a write per frame. Writes and heartbeats run one at a time (WriteSlot): a tick that finds one
+ * in flight is not queued behind it, its work runs once that one ends.
  */
 export class UserConnections {
   private opening = new Map<number, Session>();
   private closing = new Set<number>();
-  private writing: Promise<void> = Promise.resolve();
+  private readonly writes = new WriteSlot();
   private timers: NodeJS.Timeout[] = [];
   /** Set while the node's rows may be incomplete (a rewrite failed): the next heartbeat rewrites them. */
   private rewrite = false;
@@ -50,17 +52,17 @@ export class UserConnections {
 
   /** Beats once and removes whatever an earlier process with this node id left, then runs the timers. */
   async start(): Promise<void> {
-    await this.serially(async () => {
+    await this.writes.run(async () => {
       await this.store.heartbeat(this.options.nodeId, this.options.nodeTtlMs);
       await this.replaceAll();
     });
-    const every = (ms: number, work: () => Promise<void>): void => {
-      const timer = setInterval(() => void work(), ms);
+    const every = (ms: number, write: () => Promise<void>): void => {
+      const timer = setInterval(() => this.writes.tick(write), ms);
       timer.unref();
       this.timers.push(timer);
     };
-    every(this.options.flushMs, () => this.flush());
-    every(Math.max(1, Math.floor(this.options.nodeTtlMs / 3)), () => this.heartbeat());
+    every(this.options.flushMs, this.writeChanges);
+    every(Math.max(1, Math.floor(this.options.nodeTtlMs / 3)), this.beat);
   }
 
   opened(s: Session): void {
@@ -73,30 +75,32 @@ export class UserConnections {
   }
 
   flush(): Promise<void> {
-    return this.serially(async () => {
-      if (this.opening.size === 0 && this.closing.size === 0) return;
-      const opened = this.opening;
-      const closed = this.closing;
-      this.opening = new Map();
-      this.closing = new Set();
-      try {
-        await this.store.apply(
-          this.options.nodeId,
-          [...opened.values()].map((s) => this.rowOf(s)),
-          [...closed].map((n) => this.ids.uuidOf(n)),
-        );
-      } catch (err) {
-        // Back into the next write; a connection that closed meanwhile needs neither row nor delete.
-        for (const [n, s] of opened) if (!this.closing.delete(n)) this.opening.set(n, s);
-        for (const n of closed) this.closing.add(n);
-        this.log.warn('user connections write failed; will retry', {
-          opened: opened.size,
-          closed: closed.size,
-          error: err,
-        });
-      }
-    });
+    return this.writes.run(this.writeChanges);
   }
+
+  private readonly writeChanges = async (): Promise<void> => {
+    if (this.opening.size === 0 && this.closing.size === 0) return;
+    const opened = this.opening;
+    const closed = this.closing;
+    this.opening = new Map();
+    this.closing = new Set();
+    try {
+      await this.store.apply(
+        this.options.nodeId,
+        [...opened.values()].map((s) => this.rowOf(s)),
+        [...closed].map((n) => this.ids.uuidOf(n)),
+      );
+    } catch (err) {
+      // Back into the next write; a connection that closed meanwhile needs neither row nor delete.
+      for (const [n, s] of opened) if (!this.closing.delete(n)) this.opening.set(n, s);
+      for (const n of closed) this.closing.add(n);
+      this.log.warn('user connections write failed; will retry', {
+        opened: opened.size,
+        closed: closed.size,
+        error: err,
+      });
+    }
+  };
 
   /**
    * Beats the heartbeat (and deletes dead nodes). If this node was not alive before the beat (it
@@ -104,22 +108,24 @@ export class UserConnections {
    * its rows: it writes its whole set again.
    */
   heartbeat(): Promise<void> {
-    return this.serially(async () => {
-      try {
-        const { wasAlive } = await this.store.heartbeat(this.options.nodeId, this.options.nodeTtlMs);
-        if (!wasAlive) this.options.onRevived?.();
-        if (!wasAlive || this.rewrite) await this.replaceAll();
-      } catch (err) {
-        this.log.warn('node heartbeat failed; will retry', { error: err });
-      }
-    });
+    return this.writes.run(this.beat);
   }
+
+  private readonly beat = async (): Promise<void> => {
+    try {
+      const { wasAlive } = await this.store.heartbeat(this.options.nodeId, this.options.nodeTtlMs);
+      if (!wasAlive) this.options.onRevived?.();
+      if (!wasAlive || this.rewrite) await this.replaceAll();
+    } catch (err) {
+      this.log.warn('node heartbeat failed; will retry', { error: err });
+    }
+  };
 
   /** Clean shutdown: the node's row and connections are deleted at once, not after the TTL. */
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await this.serially(() => this.store.leave(this.options.nodeId));
+    await this.writes.run(() => this.store.leave(this.options.nodeId));
   }
 
   private async replaceAll(): Promise<void> {
@@ -135,11 +141,5 @@ export class UserConnections {
 
   private rowOf(s: Session): UserConnectionRow {
     return { connectionId: this.ids.uuidOf(s.connectionNumber), userId: s.userId, deviceId: s.deviceId };
-  }
-
-  private serially(work: () => Promise<void>): Promise<void> {
-    const next = this.writing.then(work);
-    this.writing = next.catch(() => undefined);
-    return next;
   }
 }

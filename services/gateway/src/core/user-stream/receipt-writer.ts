@@ -1,6 +1,7 @@
 import type { JsonLogger } from '@notify/logging';
 import type { ReceiptsRepository, ReceiptUpdate } from '@notify/store';
 import type { Session } from '../sessions/session';
+import { WriteSlot } from '../write-slot';
 
 interface Range {
   from: number;
@@ -20,19 +21,21 @@ interface Pending {
  * Delivery receipts, coalesced like the device cursors: per socket and flush interval one seq range
  * written to it and one acked, written for every socket in one insert per flush. The hot path costs
  * a map lookup per delivered frame (an object only at a socket's first frame of an interval); a
- * receipt's time is that of the first seq of its range, so it is exact to one interval.
+ * receipt's time is that of the first seq of its range, so it is exact to one interval. One write at
+ * a time (WriteSlot): while one is slow, ranges keep growing in their socket's entry, and the next
+ * write takes them all.
  */
 export class ReceiptWriter {
   private pending = new Map<Session, Pending>();
   private readonly timer: NodeJS.Timeout;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly writes = new WriteSlot();
 
   constructor(
-    private readonly repository: ReceiptsRepository,
+    private readonly repository: Pick<ReceiptsRepository, 'record'>,
     flushMs: number,
     private readonly log: JsonLogger,
   ) {
-    this.timer = setInterval(() => void this.flush(), flushMs);
+    this.timer = setInterval(() => this.writes.tick(this.write), flushMs);
     this.timer.unref();
   }
 
@@ -61,27 +64,28 @@ export class ReceiptWriter {
   }
 
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(async () => {
-      if (this.pending.size === 0) return;
-      const batch = [...this.pending.values()];
-      this.pending = new Map();
-      try {
-        await this.repository.record(batch.map(toUpdate));
-      } catch (err) {
-        // Receipts are informational: a failed flush is logged and dropped, never retried forever.
-        this.log.warn('receipt flush failed; these receipts are lost', {
-          receipts: batch.length,
-          error: err,
-        });
-      }
-    });
-    return this.flushing;
+    return this.writes.run(this.write);
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
   }
+
+  private readonly write = async (): Promise<void> => {
+    if (this.pending.size === 0) return;
+    const batch = [...this.pending.values()];
+    this.pending = new Map();
+    try {
+      await this.repository.record(batch.map(toUpdate));
+    } catch (err) {
+      // Receipts are informational: a failed flush is logged and dropped, never retried forever.
+      this.log.warn('receipt flush failed; these receipts are lost', {
+        receipts: batch.length,
+        error: err,
+      });
+    }
+  };
 }
 
 const rangeOf = (r: Range | null): ReceiptUpdate['delivered'] =>
