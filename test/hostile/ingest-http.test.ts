@@ -3,8 +3,18 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { startCluster, TEST_API_KEY, type TestCluster } from '@notify/testing';
-import { deepJson, hostileRequest, rawGarbage, type HostileRequest } from './generators';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCluster, TEST_API_KEY, TEST_PUSHER_APPS, type TestCluster } from '@notify/testing';
+import {
+  deepJson,
+  hostileRequest,
+  hostileRouteRequest,
+  INGEST_ROUTES,
+  rawGarbage,
+  VALID_USER_IDS,
+  type HostileRequest,
+} from './generators';
 
 /**
  * Hostile input against a running ingest over HTTP: whatever arrives, the answer is a well-formed
@@ -12,6 +22,7 @@ import { deepJson, hostileRequest, rawGarbage, type HostileRequest } from './gen
  */
 const REQUESTS = 2_000;
 const RAW = 300;
+const ROUTE_REQUESTS = 2_000;
 const seed = Number(process.env.NOTIFY_HOSTILE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 interface Answer {
@@ -70,7 +81,8 @@ describe('hostile HTTP input to ingest', () => {
   let cluster: TestCluster;
   let port: number;
   before(async () => {
-    cluster = await startCluster({ gateways: 0 });
+    // With Pusher apps, so that requests under /apps/ reach the signature check.
+    cluster = await startCluster({ gateways: 0, env: { NOTIFY_PUSHER_APPS: TEST_PUSHER_APPS } });
     port = cluster.ingest.port;
   });
   after(async () => cluster?.stop());
@@ -139,6 +151,52 @@ describe('hostile HTTP input to ingest', () => {
       { numRuns: RAW, seed, endOnFailure: true },
     );
     t.diagnostic(`seed ${seed}; statuses ${JSON.stringify([...statuses].sort((a, b) => a[0] - b[0]))}`);
+    assert.equal(cluster.ingest.child.exitCode, null, 'ingest is alive');
+    assert.equal((await fetch(`${cluster.ingestUrl}/readyz`)).status, 200);
+  });
+
+  it('has a generator for every route of docs/openapi.json', () => {
+    const openapi = JSON.parse(readFileSync(join(__dirname, '../../../docs/openapi.json'), 'utf8')) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const documented = Object.entries(openapi.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    const fuzzed = new Set(INGEST_ROUTES.map((r) => r.route));
+    assert.deepEqual(
+      documented.filter((r) => !fuzzed.has(r)),
+      [],
+      'routes without a generator in test/hostile/generators.ts',
+    );
+  });
+
+  it(`answers ${ROUTE_REQUESTS} hostile requests over every route with a 2xx or a 4xx`, async (t) => {
+    // An inbox for each user the requests name, so that their reads and pages reach the store.
+    for (const userId of VALID_USER_IDS)
+      assert.equal((await cluster.post({ userId, topic: 'hostile.inbox' })).status, 202);
+    const byRoute = new Map<string, Map<number, number>>();
+    await fc.assert(
+      fc.asyncProperty(hostileRouteRequest(TEST_API_KEY), async (r) => {
+        const answer = await send(port, r);
+        const statuses = byRoute.get(r.route) ?? new Map<number, number>();
+        byRoute.set(r.route, statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1));
+        assert.ok(
+          answer.status >= 200 && answer.status < 500,
+          `${r.method} ${r.path.slice(0, 300)} ${r.body.toString('latin1').slice(0, 300)}\n` +
+            `→ ${answer.status}: ${answer.body.slice(0, 300)}`,
+        );
+      }),
+      { numRuns: ROUTE_REQUESTS, seed, endOnFailure: true },
+    );
+    const summary = [...byRoute]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([route, statuses]) => `${route} ${JSON.stringify([...statuses].sort((a, b) => a[0] - b[0]))}`);
+    t.diagnostic(`seed ${seed}; statuses by route:\n${summary.join('\n')}`);
+    assert.deepEqual(
+      INGEST_ROUTES.map((r) => r.route).filter((route) => !byRoute.has(route)),
+      [],
+      'every route was tried',
+    );
     assert.equal(cluster.ingest.child.exitCode, null, 'ingest is alive');
     assert.equal((await fetch(`${cluster.ingestUrl}/readyz`)).status, 200);
   });
