@@ -39,15 +39,26 @@ export const PUBLISH_CHANNEL = Symbol('PUBLISH_CHANNEL');
           // Re-run on every reconnect, so a broker that lost its definitions gets them back.
           setup: async (ch: ConfirmChannel) => {
             topology.declaring();
-            await assertIngestTopology(ch);
+            try {
+              await assertIngestTopology(ch);
+            } catch (err) {
+              // A channel closed under the setup is no refusal: the next connection declares again.
+              if (err instanceof Error && err.name === 'IllegalOperationError') return;
+              // A refused declaration. Start-up reports it in one line and exits; later, ingest stays
+              // not ready. Not rethrown: the wrapper would go on alike, and report it as an 'error'.
+              topology.markFailed(err instanceof Error ? err : new Error(String(err)));
+              log.error('cannot declare the ingest topology on RabbitMQ; not ready', { error: err });
+              return;
+            }
             topology.markDeclared();
           },
         });
-        // Without a listener the wrapper's 'error' event (a refused declaration) would crash the
-        // process with a stack trace. Start-up reports it in one line; later, ingest stays not ready.
+        // Without a listener the wrapper's 'error' event would crash the process with a stack trace.
+        // It reports what failed outside the setup: a channel it could not open (the topology stays
+        // undeclared until the next connection), or a publish its send loop threw on (which then
+        // times out, and its caller retries). Neither is a refused topology, so neither marks it failed.
         channel.on('error', (err: Error) => {
-          topology.markFailed(err);
-          log.error('cannot declare the ingest topology on RabbitMQ; not ready', { error: err });
+          log.error('the AMQP publish channel reported an error', { error: err });
         });
         return channel;
       },
