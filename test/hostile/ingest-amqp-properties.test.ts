@@ -46,16 +46,23 @@ function nextLineMatching(service: ServiceProcess, pattern: RegExp): Promise<str
 
 describe('hostile AMQP message properties to ingest', () => {
   let cluster: TestCluster;
+  let dead: DeadLetters;
   before(async () => {
     cluster = await startCluster({ gateways: 1 });
+    dead = await deadLetters();
   });
   after(async () => cluster?.stop());
 
-  /** Dead letters by message-id, and a wait for one, failing at once if ingest reports trouble. */
-  async function deadLetters(): Promise<{
+  interface DeadLetters {
     publish(messageId: string, routingKey: string, body: string, options?: Options.Publish): Promise<void>;
     letter(messageId: string): Promise<ConsumeMessage>;
-  }> {
+  }
+
+  /**
+   * Dead letters by message-id (the one consumer of notify.ingest.invalid), and a wait for one that
+   * fails at once if ingest reports trouble.
+   */
+  async function deadLetters(): Promise<DeadLetters> {
     const { channel } = await cluster.amqp();
     const seen = new Map<string, ConsumeMessage>();
     const waiting = new Map<string, (m: ConsumeMessage) => void>();
@@ -69,7 +76,8 @@ describe('hostile AMQP message properties to ingest', () => {
       },
       { noAck: true },
     );
-    // Trouble ingest logs while it should be dead-lettering: a failed publish, or the channel's error.
+    // Trouble ingest logs while it should be dead-lettering (a failed publish, the channel's error),
+    // or anything else at level error: none is expected in this file.
     const trouble = nextLineMatching(
       cluster.ingest,
       /dead-letter publish failed|cannot declare the ingest topology|"level":"error"/,
@@ -115,7 +123,6 @@ describe('hostile AMQP message properties to ingest', () => {
       authorization: `Bearer ${await signToken('alice')}`,
     });
     await client.next('ready');
-    const dead = await deadLetters();
 
     // With small headers, the dead letter keeps them beside the reason.
     await dead.publish('small-headers', 'notification.x', '{}', { headers: { 'x-producer': 'p1' } });
@@ -146,6 +153,38 @@ describe('hostile AMQP message properties to ingest', () => {
     await assertValidMessageStored(client, 'after.big.headers');
     await assertReady('after a valid message');
     assert.doesNotMatch(cluster.ingest.output(), /dead-letter publish failed/);
+    await client.close();
+  });
+
+  it('dead-letters a valid message whose message-id holds U+0000 as a validation failure', async () => {
+    const client = await TestClient.connect(cluster.wsUrl(0, 'device=d2'), {
+      authorization: `Bearer ${await signToken('alice')}`,
+    });
+    await client.next('ready');
+    const storedRows = async (): Promise<number> =>
+      (
+        await cluster.db.query<{ n: number }>(
+          'SELECT ((SELECT count(*) FROM notifications) + (SELECT count(*) FROM channel_messages))::int AS n',
+        )
+      )[0].n;
+    const storedBefore = await storedRows();
+    // The idempotency key, refused in a body (HTTP or AMQP) for the same character.
+    for (const [id, routingKey, body] of [
+      ['nul\u0000notification', 'notification.x', '{"userId":"alice"}'],
+      ['nul\u0000channel', 'channel.news', '{"data":{"n":1}}'],
+    ]) {
+      await dead.publish(id, routingKey, body);
+      const letter = await dead.letter(id);
+      assert.equal(
+        letter.properties.headers?.[ERROR_HEADER],
+        'validation failed: message-id: message-id must not contain the character U+0000',
+        routingKey,
+      );
+      assert.equal(letter.content.toString(), body);
+    }
+    assert.equal(await storedRows(), storedBefore, 'nothing of them was stored');
+
+    await assertValidMessageStored(client, 'after.nul.message.id');
     await client.close();
   });
 });

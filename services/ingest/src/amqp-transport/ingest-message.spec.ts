@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIngestMessage } from './ingest-message';
+import { messageIdKey, parseIngestMessage } from './ingest-message';
 
 describe('parseIngestMessage', () => {
   it('takes the topic from the routing key when the body has none', async () => {
@@ -64,5 +64,30 @@ describe('parseIngestMessage, hostile bodies', () => {
         new RegExp(`validation failed: ${field}: `),
       );
     }
+  });
+});
+
+describe('messageIdKey (the message-id as idempotency key, by the HTTP idempotencyKey rules)', () => {
+  it('takes a message-id as it is, and none when it is absent or empty', () => {
+    assert.deepEqual(messageIdKey('order-42'), { ok: true, key: 'order-42' });
+    assert.deepEqual(messageIdKey('x'.repeat(255)), { ok: true, key: 'x'.repeat(255) });
+    assert.deepEqual(messageIdKey('\ud83d\ude00'), { ok: true, key: '\ud83d\ude00' });
+    assert.deepEqual(messageIdKey(undefined), { ok: true, key: undefined });
+    assert.deepEqual(messageIdKey(''), { ok: true, key: undefined });
+  });
+
+  it('refuses U+0000, a lone surrogate and more than 255 characters as a validation failure', () => {
+    assert.deepEqual(messageIdKey('a\u0000b'), {
+      ok: false,
+      reason: 'validation failed: message-id: message-id must not contain the character U+0000',
+    });
+    assert.deepEqual(messageIdKey('a\ud800'), {
+      ok: false,
+      reason: 'validation failed: message-id: message-id must not contain a lone UTF-16 surrogate',
+    });
+    assert.deepEqual(messageIdKey('x'.repeat(256)), {
+      ok: false,
+      reason: 'validation failed: message-id: message-id must be shorter than or equal to 255 characters',
+    });
   });
 });

@@ -1,12 +1,14 @@
+import { maxLength } from 'class-validator';
 import {
   AmqpChannelMessageDto,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
   MAX_RECIPIENTS,
   SendNotificationDto,
   describeFieldErrors,
   recipientLimitError,
   validatePlain,
 } from '@notify/contracts';
-import { isValidChannelName } from '@notify/protocol';
+import { hasLoneSurrogate, isValidChannelName } from '@notify/protocol';
 
 export type ParsedIngestMessage =
   | { kind: 'notification'; dto: SendNotificationDto }
@@ -63,4 +65,30 @@ export async function parseIngestMessage(
     kind: 'invalid',
     reason: `unknown routing key "${routingKey}": use notification.<topic> or channel.<name>`,
   };
+}
+
+/** A message's `message-id` as its idempotency key (none when it has none), or why it cannot be one. */
+export type MessageIdKey = { ok: true; key: string | undefined } | { ok: false; reason: string };
+
+/**
+ * The idempotency key `message-id` gives, by the rules of the HTTP body's `idempotencyKey` (at most
+ * MAX_IDEMPOTENCY_KEY_LENGTH characters, no U+0000 nor lone surrogate, which PostgreSQL cannot store):
+ * a message-id breaking them is a validation failure, as the same key in a body would be, not an
+ * internal error at the database. An empty message-id is none, as before.
+ */
+export function messageIdKey(messageId: unknown): MessageIdKey {
+  if (typeof messageId !== 'string' || messageId === '') return { ok: true, key: undefined };
+  const field = 'message-id';
+  // As for a body, a lone surrogate is refused before any other rule.
+  const messages = hasLoneSurrogate(messageId)
+    ? [`${field} must not contain a lone UTF-16 surrogate`]
+    : [
+        ...(maxLength(messageId, MAX_IDEMPOTENCY_KEY_LENGTH)
+          ? []
+          : [`${field} must be shorter than or equal to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`]),
+        ...(messageId.includes('\u0000') ? [`${field} must not contain the character U+0000`] : []),
+      ];
+  return messages.length === 0
+    ? { ok: true, key: messageId }
+    : { ok: false, reason: `validation failed: ${describeFieldErrors([{ field, messages }])}` };
 }

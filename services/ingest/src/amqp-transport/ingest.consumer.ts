@@ -10,7 +10,7 @@ import { IngestMetrics } from '../metrics/ingest-metrics';
 import { closedSignal } from './channel-closed';
 import { DeadLetterPublisher } from './dead-letter.publisher';
 import { backoff, nextStep, type StoreOutcome } from './ingest-decision';
-import { parseIngestMessage, type ParsedIngestMessage } from './ingest-message';
+import { messageIdKey, parseIngestMessage, type ParsedIngestMessage } from './ingest-message';
 import { INGEST_PATTERN } from './plain-json.deserializer';
 
 /**
@@ -60,14 +60,18 @@ export class IngestConsumer implements BeforeApplicationShutdown {
   ): Promise<void> {
     // While draining, a new message stays unacked and returns to the queue when the channel closes.
     if (this.draining) return;
-    const parsed = await parseIngestMessage(
-      message.fields.routingKey,
-      body,
-      message.content.length,
-      this.config.bodyLimitBytes,
-      this.config.maxRecipients,
-    );
-    const key = (message.properties.messageId as string | undefined) || undefined;
+    // The message-id is the idempotency key: one it cannot be refuses the message, as in a body.
+    const messageId = messageIdKey(message.properties.messageId);
+    const parsed: ParsedIngestMessage = messageId.ok
+      ? await parseIngestMessage(
+          message.fields.routingKey,
+          body,
+          message.content.length,
+          this.config.bodyLimitBytes,
+          this.config.maxRecipients,
+        )
+      : { kind: 'invalid', reason: messageId.reason };
+    const key = messageId.ok ? messageId.key : undefined;
     const closed = closedSignal(channel);
     // Nothing new is started once ingest drains or the message's channel closed: the broker redelivers.
     const stopping = (): boolean => this.draining || closed.aborted;
