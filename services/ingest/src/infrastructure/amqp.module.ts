@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
-import { assertIngestTopology, connectAmqp } from '@notify/amqp';
+import { connectAmqp } from '@notify/amqp';
 import { JsonLogger } from '@notify/logging';
 import { IngestConfig } from '../config/ingest.config';
 import { IngestTopology } from './ingest-topology';
@@ -37,21 +37,7 @@ export const PUBLISH_CHANNEL = Symbol('PUBLISH_CHANNEL');
           confirm: true,
           publishTimeout: config.publishTimeoutMs,
           // Re-run on every reconnect, so a broker that lost its definitions gets them back.
-          setup: async (ch: ConfirmChannel) => {
-            topology.declaring();
-            try {
-              await assertIngestTopology(ch);
-            } catch (err) {
-              // A channel closed under the setup is no refusal: the next connection declares again.
-              if (err instanceof Error && err.name === 'IllegalOperationError') return;
-              // A refused declaration. Start-up reports it in one line and exits; later, ingest stays
-              // not ready. Not rethrown: the wrapper would go on alike, and report it as an 'error'.
-              topology.markFailed(err instanceof Error ? err : new Error(String(err)));
-              log.error('cannot declare the ingest topology on RabbitMQ; not ready', { error: err });
-              return;
-            }
-            topology.markDeclared();
-          },
+          setup: (ch: ConfirmChannel) => topology.declareOn(ch, log),
         });
         // Without a listener the wrapper's 'error' event would crash the process with a stack trace.
         // It reports what failed outside the setup: a channel it could not open (the topology stays

@@ -1,3 +1,7 @@
+import type { ConfirmChannel } from 'amqplib';
+import { assertIngestTopology } from '@notify/amqp';
+import type { JsonLogger } from '@notify/logging';
+
 /**
  * Whether the publish channel has declared ingest's exchanges and queues on its current connection.
  * A connection alone is not enough to be ready: until the `notify.ingest` queue and its binding
@@ -30,6 +34,29 @@ export class IngestTopology {
     for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
+  /**
+   * The publish channel's setup, on every (re)connect: declares the topology and records the outcome.
+   * Only the broker's answer to a declaration, which carries its reply code (406 for a queue of that
+   * name with other arguments), is a refusal. A channel or connection that closed under the setup is
+   * none: the next connection declares again. (RabbitMQ closes a whole connection when one of its
+   * channels consumes from a quorum queue declared a moment before whose process has not started
+   * yet; the setups of the connection's other channels then see "Channel ended".) Never throws: the
+   * wrapper would go on alike, and report it as an 'error'.
+   */
+  async declareOn(channel: ConfirmChannel, log: JsonLogger): Promise<void> {
+    this.declaring();
+    try {
+      await assertIngestTopology(channel);
+    } catch (err) {
+      if (!isReplyError(err)) return;
+      // Start-up reports it in one line and exits; later, ingest stays not ready.
+      this.markFailed(err);
+      log.error('cannot declare the ingest topology on RabbitMQ; not ready', { error: err });
+      return;
+    }
+    this.markDeclared();
+  }
+
   /** Resolves once declared; rejects on the first refusal, which start-up reports and exits on. */
   whenDeclared(): Promise<void> {
     if (this.state === 'declared') return Promise.resolve();
@@ -37,3 +64,7 @@ export class IngestTopology {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 }
+
+/** An error the broker answered with (amqplib sets the AMQP reply code on it), not a closed channel. */
+const isReplyError = (err: unknown): err is Error =>
+  err instanceof Error && typeof (err as { code?: unknown }).code === 'number';
