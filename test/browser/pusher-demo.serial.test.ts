@@ -2,9 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import Pusher from 'pusher';
+import type Pusher from 'pusher';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { PUSHER_TEST_APP, PUSHER_TEST_APPS, startCluster, type TestCluster } from '@notify/testing';
+import {
+  PUSHER_TEST_APP,
+  PUSHER_TEST_APPS,
+  pusherServerOf,
+  startCluster,
+  type TestCluster,
+} from '@notify/testing';
 import {
   ARTIFACTS,
   buildDemo,
@@ -39,16 +45,8 @@ describe('Pusher demo page in Chromium: laravel-echo on two gateways', () => {
       DEMO_INGEST_URL: cluster.ingestUrl,
       NOTIFY_PUSHER_APPS: PUSHER_TEST_APPS,
     });
-    const ingest = new URL(cluster.ingestUrl);
     // The app's server side, as Laravel's broadcaster would trigger: the official SDK against ingest.
-    server = new Pusher({
-      appId: PUSHER_TEST_APP.id,
-      key: PUSHER_TEST_APP.key,
-      secret: PUSHER_TEST_APP.secret,
-      host: ingest.hostname,
-      port: ingest.port,
-      useTLS: false,
-    });
+    server = pusherServerOf(cluster);
     browser = await launchChromium();
     [ada, grace] = await Promise.all([open('ada', 0), open('grace', 1)]);
   });

@@ -1,17 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Pusher from 'pusher';
+import type Pusher from 'pusher';
 import type PusherJs from 'pusher-js';
 import {
-  PUSHER_TEST_APP,
   PUSHER_TEST_APPS,
   pusherJsClient,
-  pusherSocketId,
-  pusherSigner,
   PusherRawClient,
+  pusherServerOf,
+  pusherSigner,
+  pusherSocketId,
   startCluster,
-  whenSubscribed,
   type TestCluster,
+  whenSubscribed,
 } from '@notify/testing';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -53,14 +53,7 @@ describe('Pusher end to end: pusher server SDK → ingest → RabbitMQ → two g
 
   before(async () => {
     cluster = await startCluster({ gateways: 2, env: { NOTIFY_PUSHER_APPS: PUSHER_TEST_APPS } });
-    server = new Pusher({
-      appId: PUSHER_TEST_APP.id,
-      key: PUSHER_TEST_APP.key,
-      secret: PUSHER_TEST_APP.secret,
-      host: '127.0.0.1',
-      port: new URL(cluster.ingestUrl).port,
-      useTLS: false,
-    });
+    server = pusherServerOf(cluster);
   });
   after(async () => {
     for (const c of clients) c.disconnect();

@@ -1,17 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Pusher from 'pusher';
+import type Pusher from 'pusher';
 import type PusherJs from 'pusher-js';
 import {
-  PUSHER_TEST_APP,
   PUSHER_TEST_APPS,
   pusherJsPresenceClient,
-  pusherSigner,
-  PusherRawClient,
-  startCluster,
-  whenSubscribed,
   type PusherPresenceUser,
+  PusherRawClient,
+  pusherServerOf,
+  pusherSigner,
+  startCluster,
   type TestCluster,
+  whenSubscribed,
 } from '@notify/testing';
 
 const TTL_S = 3;
@@ -64,14 +64,7 @@ describe('Pusher presence- channels across two gateways, with pusher-js', () => 
         NOTIFY_PRESENCE_MAX_MEMBERS: String(MAX_MEMBERS),
       },
     });
-    sdk = new Pusher({
-      appId: PUSHER_TEST_APP.id,
-      key: PUSHER_TEST_APP.key,
-      secret: PUSHER_TEST_APP.secret,
-      host: '127.0.0.1',
-      port: String(cluster.ingest.port),
-      useTLS: false,
-    });
+    sdk = pusherServerOf(cluster);
   });
   after(async () => {
     for (const c of clients) c.disconnect();

@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import Pusher from 'pusher';
+import type Pusher from 'pusher';
 import {
-  PUSHER_TEST_APP,
   PUSHER_TEST_APPS,
-  pusherSigner,
   PusherRawClient,
+  pusherServerOf,
+  pusherSigner,
   startCluster,
   type TestCluster,
 } from '@notify/testing';
@@ -27,13 +27,7 @@ describe('Pusher: a subscription_succeeded over the send limit', () => {
       gateways: 1,
       env: { NOTIFY_PUSHER_APPS: PUSHER_TEST_APPS, NOTIFY_MAX_BACKPRESSURE_BYTES: String(SEND_LIMIT) },
     });
-    server = new Pusher({
-      appId: PUSHER_TEST_APP.id,
-      key: PUSHER_TEST_APP.key,
-      secret: PUSHER_TEST_APP.secret,
-      host: '127.0.0.1',
-      port: new URL(cluster.ingestUrl).port,
-    });
+    server = pusherServerOf(cluster);
   });
   after(async () => {
     for (const c of clients) c.close();

@@ -11,6 +11,19 @@ import type { TestCluster } from './cluster';
 export const PUSHER_TEST_APP = { id: 'test-app', key: 'test-key', secret: 'test-secret-123' } as const;
 export const PUSHER_TEST_APPS = `${PUSHER_TEST_APP.id}:${PUSHER_TEST_APP.key}:${PUSHER_TEST_APP.secret}`;
 
+/** The official server SDK pointed at `cluster`'s ingest (Pusher HTTP API), as the test app. */
+export function pusherServerOf(cluster: TestCluster): Pusher {
+  const ingest = new URL(cluster.ingestUrl);
+  return new Pusher({
+    appId: PUSHER_TEST_APP.id,
+    key: PUSHER_TEST_APP.key,
+    secret: PUSHER_TEST_APP.secret,
+    host: ingest.hostname,
+    port: ingest.port,
+    useTLS: false,
+  });
+}
+
 /** The official server SDK signs channel auth and sign-ins in tests, as an app's backend would. */
 export const pusherSigner = new Pusher({
   appId: PUSHER_TEST_APP.id,
