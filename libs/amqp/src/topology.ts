@@ -13,6 +13,8 @@ export const Topology = {
 
 /** Header carrying why ingest refused a message, on messages in notify.ingest.invalid. */
 export const ERROR_HEADER = 'x-notify-error';
+/** On a dead letter that could not carry all of the producer's message: what it lost, and why. */
+export const DROPPED_HEADER = 'x-notify-dropped';
 
 /**
  * A message that keeps failing for a reason ingest does not recognise (so it is neither committed nor

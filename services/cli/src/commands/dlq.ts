@@ -1,5 +1,5 @@
 import type { Channel, ConfirmChannel, GetMessage } from 'amqplib';
-import { ERROR_HEADER, Topology } from '@notify/amqp';
+import { DROPPED_HEADER, ERROR_HEADER, Topology } from '@notify/amqp';
 import { CommandFailed, type Args } from '../kit/args';
 import type { Command, CommandOutput } from '../kit/command';
 import { withBroker } from '../kit/connections';
@@ -132,6 +132,7 @@ async function republish(channel: ConfirmChannel, m: GetMessage): Promise<void> 
   const replays = Number(headers[REPLAYED_HEADER] ?? 0);
   for (const name of [
     ERROR_HEADER,
+    DROPPED_HEADER,
     ROUTING_KEY_HEADER,
     REFUSED_AT_HEADER,
     'x-death',

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ConsumeMessage, MessageProperties } from 'amqplib';
-import { ERROR_HEADER, Topology } from '@notify/amqp';
-import { DROPPED_HEADER, deadLetterOf, type DeadLetter } from './dead-letter.publisher';
+import { DROPPED_HEADER, ERROR_HEADER, Topology } from '@notify/amqp';
+import { deadLetterOf, type DeadLetter } from './dead-letter.publisher';
 import { publishEncodingError } from './publish-encoding';
 
 const refusedAt = new Date('2026-01-02T03:04:05.000Z');

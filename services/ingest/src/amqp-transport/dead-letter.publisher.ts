@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConsumeMessage, Options } from 'amqplib';
-import { ERROR_HEADER, Topology } from '@notify/amqp';
+import { DROPPED_HEADER, ERROR_HEADER, Topology } from '@notify/amqp';
 import { PUBLISH_CHANNEL } from '../infrastructure/amqp.module';
 import { publishEncodingError } from './publish-encoding';
 
-/** On a dead letter that could not carry all of the producer's message: what it lost, and why. */
-export const DROPPED_HEADER = 'x-notify-dropped';
 /** The reason in `x-notify-error` is cut to this many characters. */
 export const MAX_REASON_LENGTH = 4000;
 /** An AMQP routing key (a shortstr) holds at most this many bytes. */
