@@ -2,20 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SendNotificationDto } from './send-notification.dto';
 import { ChannelMessageDto } from './channel-message.dto';
-import { hasLoneSurrogate, MAX_JSON_DEPTH, unstorableFields } from './storable-json';
+import { MAX_JSON_DEPTH, unstorableFields } from './storable-json';
 import { validatePlain } from './validation';
 
 const nested = (levels: number, wrap: (inner: string) => string): unknown =>
   JSON.parse(Array.from({ length: levels }).reduce<string>((inner) => wrap(inner), '1'));
 
 describe('unstorableFields (the depth and surrogate rule shared by HTTP and AMQP)', () => {
-  it('tells lone surrogates from pairs', () => {
-    assert.equal(hasLoneSurrogate('\ud800'), true);
-    assert.equal(hasLoneSurrogate('a\udfffb'), true);
-    assert.equal(hasLoneSurrogate('\ud83d\ude00 ok'), false);
-    assert.equal(hasLoneSurrogate('plain'), false);
-  });
-
   it('refuses bodies 20,000 levels deep without overflowing, naming the field', async () => {
     const arrays = nested(20_000, (inner) => `[${inner}]`);
     const objects = nested(20_000, (inner) => `{"a":${inner}}`);

@@ -8,8 +8,6 @@ import type { FieldError } from './field-error';
  */
 export const MAX_JSON_DEPTH = 32;
 
-export { hasLoneSurrogate } from '@notify/protocol';
-
 /**
  * Why a body parsed from JSON cannot be stored as sent, per top-level field (empty when it can): it
  * nests deeper than MAX_JSON_DEPTH, or a string or an object key somewhere in it holds a lone

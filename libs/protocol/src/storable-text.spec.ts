@@ -10,8 +10,14 @@ describe('text PostgreSQL can store', () => {
     for (const v of ['😀', 'é\\u0000', { a: [1, null, true, { b: 'ok' }] }, 42, null, undefined]) {
       assert.equal(hasUnstorableText(v), false, JSON.stringify(v));
     }
-    assert.equal(hasLoneSurrogate('😀'), false);
+  });
+
+  it('tells lone surrogates from pairs', () => {
+    assert.equal(hasLoneSurrogate('\ud800'), true);
+    assert.equal(hasLoneSurrogate('a\udfffb'), true);
     assert.equal(hasLoneSurrogate('😀'.slice(0, 1)), true);
+    assert.equal(hasLoneSurrogate('\ud83d\ude00 ok'), false);
+    assert.equal(hasLoneSurrogate('plain'), false);
   });
 
   it('walks deep nesting without recursion', () => {
