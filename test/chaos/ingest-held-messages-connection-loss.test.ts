@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Topology } from '@notify/amqp';
-import { startCluster, type TestCluster } from '@notify/testing';
+import { startCluster, type TestCluster, waitFor } from '@notify/testing';
 
 /*
  * While PostgreSQL is unavailable, ingest holds each AMQP message and retries storing it. If the
@@ -21,14 +21,6 @@ const USER = 'held-user';
 const LONGEST_RETRY_MS = 5_000;
 const SETTLE_MS = LONGEST_RETRY_MS + 3_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(100);
-  }
-}
 
 interface PgProxy {
   port: number;
@@ -135,11 +127,16 @@ describe('ingest holding messages while the store is down loses its consumer con
           },
         );
       await channel.waitForConfirms();
-      await waitFor('ingest holds every message, retrying the store', everyHeld(1));
+      await waitFor('ingest holds every message, retrying the store', everyHeld(1), 30_000, 100);
 
       // Close the consumer's connection (only that one: ingest's publishing connection stays up).
       await cluster.vhost.closeConnection(await cluster.vhost.consumerConnection(Topology.ingestQueue));
-      await waitFor('the broker redelivered every message to the reconnected consumer', everyHeld(2));
+      await waitFor(
+        'the broker redelivered every message to the reconnected consumer',
+        everyHeld(2),
+        30_000,
+        100,
+      );
 
       proxy.up();
       const storeBack = Date.now();
@@ -149,14 +146,19 @@ describe('ingest holding messages while the store is down loses its consumer con
             USER,
           ])
         ).map((r) => r.topic);
-      await waitFor('every message stored', async () => (await rows()).length >= MESSAGES, 60_000);
-      await waitFor('nothing left in notify.ingest, ready or unacknowledged', async () => {
-        const queue = (await cluster.vhost.queue(Topology.ingestQueue)) as {
-          messages?: number;
-          messages_unacknowledged?: number;
-        } | null;
-        return queue?.messages === 0 && queue.messages_unacknowledged === 0;
-      });
+      await waitFor('every message stored', async () => (await rows()).length >= MESSAGES, 60_000, 100);
+      await waitFor(
+        'nothing left in notify.ingest, ready or unacknowledged',
+        async () => {
+          const queue = (await cluster.vhost.queue(Topology.ingestQueue)) as {
+            messages?: number;
+            messages_unacknowledged?: number;
+          } | null;
+          return queue?.messages === 0 && queue.messages_unacknowledged === 0;
+        },
+        30_000,
+        100,
+      );
       // A copy still held on the closed channel would be stored by its next try, at most the longest
       // wait between tries after the store came back.
       while (Date.now() < storeBack + SETTLE_MS && (await rows()).length <= MESSAGES) await sleep(200);

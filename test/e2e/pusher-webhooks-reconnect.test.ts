@@ -7,6 +7,7 @@ import {
   TEST_PUSHER_APP,
   TEST_PUSHER_APPS,
   type TestCluster,
+  waitFor,
   type WebhookReceiver,
 } from '@notify/testing';
 
@@ -16,15 +17,6 @@ interface Received {
 }
 
 const EVENTS = 5;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(50);
-  }
-}
 
 /**
  * Webhook events wait in ingest, unacknowledged, until the receiver takes them. When the consumer's
@@ -68,7 +60,7 @@ describe('Pusher webhooks when the consumer connection drops while the receiver 
         { persistent: true, contentType: 'application/json' },
       );
     await channel.waitForConfirms();
-    await waitFor('a refused webhook request', () => received.length >= 1);
+    await waitFor('a refused webhook request', () => received.length >= 1, 60_000);
 
     const first = await cluster.vhost.consumerConnection(PUSHER_WEBHOOK_QUEUE);
     await cluster.vhost.closeConnection(first);
@@ -76,20 +68,24 @@ describe('Pusher webhooks when the consumer connection drops while the receiver 
     // One request at a time per app: a request that arrives now was sent after the one before it was
     // answered (503), so once the receiver takes requests, none sent before the reconnect is among them.
     const before = received.length;
-    await waitFor('a webhook request after the reconnect', () => received.length > before);
+    await waitFor('a webhook request after the reconnect', () => received.length > before, 60_000);
     failing = false;
 
     const delivered = (): string[] => received.filter((r) => r.status === 200).flatMap((r) => r.channels);
-    await waitFor('the events delivered', () => delivered().length >= EVENTS);
+    await waitFor('the events delivered', () => delivered().length >= EVENTS, 60_000);
     // The redelivered copies are acknowledged only once sent; a copy of the old channel, still held,
     // is sent before them (one queue per app, in order).
-    await waitFor('every webhook message acknowledged', async () => {
-      const queue = (await cluster.vhost.queue(PUSHER_WEBHOOK_QUEUE)) as {
-        messages?: number;
-        messages_unacknowledged?: number;
-      } | null;
-      return queue?.messages === 0 && queue.messages_unacknowledged === 0;
-    });
+    await waitFor(
+      'every webhook message acknowledged',
+      async () => {
+        const queue = (await cluster.vhost.queue(PUSHER_WEBHOOK_QUEUE)) as {
+          messages?: number;
+          messages_unacknowledged?: number;
+        } | null;
+        return queue?.messages === 0 && queue.messages_unacknowledged === 0;
+      },
+      60_000,
+    );
     assert.deepEqual(delivered(), sent, `each event POSTed once, in order: ${JSON.stringify(received)}`);
   });
 });

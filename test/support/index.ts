@@ -19,3 +19,4 @@ export * from './pusher';
 export * from './pusher-http';
 export * from './presence';
 export * from './held-writes';
+export * from './wait-for';
